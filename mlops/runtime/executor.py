@@ -1,0 +1,108 @@
+"""How a supervisor starts the algorithm's ``train``: as a local process here, as a container in
+docker.py. Both give the supervisor the same small TrainingProcess handle."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import signal
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Protocol
+
+from mlops.contract.layout import ROOT_ENV, Layout
+from mlops.core.training import TrainingJobRequest
+
+
+class TrainingProcess(Protocol):
+    def lines(self) -> Iterator[str]:
+        """The merged stdout/stderr of the algorithm, line by line, until it ends."""
+        ...
+
+    def poll(self) -> int | None:
+        """The exit code once finished (negative: killed by that signal), else None."""
+        ...
+
+    def terminate(self) -> None: ...
+
+    def kill(self) -> None: ...
+
+    def cleanup(self) -> None: ...
+
+
+Executor = Callable[[dict[str, object], Layout, TrainingJobRequest, Path], TrainingProcess]
+
+
+class LocalTrainingProcess:
+    def __init__(self, argv: list[str], cwd: str, env: dict[str, str], memory_mib: int | None) -> None:
+        def limits() -> None:
+            if memory_mib:
+                size = memory_mib * 1024 * 1024
+                resource.setrlimit(resource.RLIMIT_AS, (size, size))
+
+        self._proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=limits if memory_mib else None,
+            text=True,
+            bufsize=1,
+            errors="replace",
+        )
+
+    def lines(self) -> Iterator[str]:
+        assert self._proc.stdout is not None
+        yield from self._proc.stdout
+
+    def poll(self) -> int | None:
+        return self._proc.poll()
+
+    def _signal(self, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._proc.pid, sig)  # the whole group: the algorithm may have children
+
+    def terminate(self) -> None:
+        self._signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self._signal(signal.SIGKILL)
+
+    def cleanup(self) -> None:
+        self._signal(signal.SIGKILL)  # leave no stray grandchildren behind
+        if self._proc.stdout:
+            self._proc.stdout.close()
+
+
+def training_environment(request: TrainingJobRequest, layout: Layout) -> dict[str, str]:
+    env = {**os.environ, **request.Environment, ROOT_ENV: str(layout.root), "PYTHONUNBUFFERED": "1"}
+    cpus = request.ResourceConfig.Cpus
+    if cpus:
+        env.setdefault("OMP_NUM_THREADS", str(max(1, int(cpus))))
+    return env
+
+
+def start_local(launch: dict[str, object], layout: Layout, request: TrainingJobRequest, log: Path) -> TrainingProcess:
+    folder = Path(str(launch["algorithm_folder"]))
+    python = str(launch.get("python") or "python3")
+    return LocalTrainingProcess(
+        [python, str(folder / "train")],
+        cwd=str(folder),
+        env=training_environment(request, layout),
+        memory_mib=request.ResourceConfig.MemoryMiB,
+    )
+
+
+def executor_for(runtime: str) -> Executor:
+    if runtime == "local":
+        return start_local
+    if runtime == "docker":
+        from mlops.runtime.docker import start_container
+
+        return start_container
+    raise ValueError(f"unknown runtime {runtime!r}")

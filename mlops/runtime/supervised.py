@@ -1,0 +1,155 @@
+"""The part of a training runtime that every supervisor-backed implementation shares: reserving a
+job folder, starting its supervisor, describing, stopping, listing and waiting."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from pathlib import Path
+
+from mlops.core.clock import utcnow
+from mlops.core.errors import ConflictError
+from mlops.core.ids import check_name
+from mlops.core.training import (
+    MetricData,
+    SecondaryStatus,
+    SecondaryStatusTransition,
+    TrainingJob,
+    TrainingJobRequest,
+    TrainingJobStatus,
+    training_job_arn,
+)
+from mlops.runtime.job_store import JobStore
+from mlops.runtime.supervisor import LAUNCH_FILE, spawn_supervisor
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+    except OSError:
+        try:
+            os.kill(pid, 0)
+            return True
+        except ProcessLookupError:
+            return False
+
+
+class SupervisedRuntime(ABC):
+    """Subclasses say how the algorithm is launched (``launch_info``); the rest is shared."""
+
+    name = "supervised"
+
+    def __init__(self, jobs_dir: Path, stop_grace_seconds: float = 120.0) -> None:
+        self.jobs = JobStore(jobs_dir)
+        self.stop_grace_seconds = stop_grace_seconds
+
+    @abstractmethod
+    def launch_info(self, request: TrainingJobRequest) -> dict[str, object]:
+        """What the supervisor's executor needs to start ``train`` (a folder, an image)."""
+
+    def create_training_job(self, request: TrainingJobRequest) -> TrainingJob:
+        check_name("TrainingJobName", request.TrainingJobName)
+        launch = {
+            "runtime": self.name,
+            "stop_grace_seconds": self.stop_grace_seconds,
+            "python": sys.executable,
+            **self.launch_info(request),
+        }
+        self.jobs.reserve(request)
+        now = utcnow()
+        job = TrainingJob(
+            TrainingJobName=request.TrainingJobName,
+            TrainingJobArn=training_job_arn(request.TrainingJobName),
+            TrainingJobStatus=TrainingJobStatus.InProgress,
+            SecondaryStatus=SecondaryStatus.Starting,
+            HyperParameters=request.HyperParameters,
+            AlgorithmSpecification=request.AlgorithmSpecification,
+            InputDataConfig=request.InputDataConfig,
+            OutputDataConfig=request.OutputDataConfig,
+            ResourceConfig=request.ResourceConfig,
+            StoppingCondition=request.StoppingCondition,
+            Environment=request.Environment,
+            EnableNetworkIsolation=request.EnableNetworkIsolation,
+            SecondaryStatusTransitions=(
+                SecondaryStatusTransition(
+                    Status=SecondaryStatus.Starting, StartTime=now, StatusMessage="Preparing the instances for training"
+                ),
+            ),
+            CreationTime=now,
+            LastModifiedTime=now,
+            RuntimeName=self.name,
+        )
+        self.jobs.save(job)
+        self.jobs.write_private(request.TrainingJobName, LAUNCH_FILE, launch)
+        pid = spawn_supervisor(self.jobs.folder(request.TrainingJobName))
+        self.jobs.write_private(request.TrainingJobName, "supervisor.json", {"pid": pid})
+        return job
+
+    def _supervisor_pid(self, name: str) -> int | None:
+        pid = self.jobs.read_private(name, "supervisor.json").get("pid")
+        return int(str(pid)) if pid is not None else None
+
+    def describe_training_job(self, name: str) -> TrainingJob:
+        job = self.jobs.load(name)
+        if job.TrainingJobStatus.terminal:
+            return job
+        pid = self._supervisor_pid(name)
+        if pid is not None and not _alive(pid):
+            job = self.jobs.load(name)  # it may have finished between the two reads
+            if not job.TrainingJobStatus.terminal:
+                reason = "InternalServerError: the job's supervisor process died; see the log"
+                job = self.jobs.save(
+                    job.model_copy(
+                        update={
+                            "TrainingJobStatus": TrainingJobStatus.Failed,
+                            "SecondaryStatus": SecondaryStatus.Failed,
+                            "FailureReason": reason,
+                            "LastModifiedTime": utcnow(),
+                            "TrainingEndTime": utcnow(),
+                        }
+                    )
+                )
+        return job
+
+    def stop_training_job(self, name: str) -> TrainingJob:
+        job = self.describe_training_job(name)
+        if job.TrainingJobStatus.terminal:
+            raise ConflictError(f"training job {name!r} is already {job.TrainingJobStatus.value}")
+        pid = self._supervisor_pid(name)
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        return job
+
+    def list_training_jobs(self) -> list[TrainingJob]:
+        jobs = [self.describe_training_job(n) for n in self.jobs.names()]
+        return sorted(jobs, key=lambda j: j.CreationTime, reverse=True)
+
+    def log_path(self, name: str) -> Path:
+        self.jobs.load(name)
+        return self.jobs.log_path(name)
+
+    def metric_history(self, name: str) -> list[MetricData]:
+        return self.jobs.metrics(name)
+
+    def wait(
+        self, name: str, on_change: Callable[[TrainingJob], None] | None = None, poll_seconds: float = 0.2
+    ) -> TrainingJob:
+        last: tuple[str, str] | None = None
+        while True:
+            job = self.describe_training_job(name)
+            key = (job.TrainingJobStatus.value, job.SecondaryStatus.value)
+            if key != last and on_change is not None:
+                on_change(job)
+            last = key
+            if job.TrainingJobStatus.terminal:
+                return job
+            time.sleep(poll_seconds)

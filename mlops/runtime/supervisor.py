@@ -1,0 +1,345 @@
+"""The per-job supervisor: ``python -m mlops.runtime.supervisor JOB_FOLDER``.
+
+A runtime starts one detached supervisor per training job, so the job and its record live on
+whatever happens to the process that launched it. The supervisor stages the channels (File mode
+copies, Pipe mode FIFOs), writes the contract's config files, starts the algorithm through the
+runtime's executor, streams the log while matching MetricDefinitions, honours StopTrainingJob
+(SIGTERM, then SIGKILL after the grace period) and MaxRuntimeInSeconds, packs /opt/ml/model into
+model.tar.gz in the artifact store and records every transition.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from mlops.contract.failure import FAILURE_REASON_LIMIT
+from mlops.contract.layout import Layout
+from mlops.contract.metrics import step_of
+from mlops.core.clock import utcnow
+from mlops.core.training import (
+    MetricData,
+    ModelArtifacts,
+    SecondaryStatus,
+    SecondaryStatusTransition,
+    TrainingInputMode,
+    TrainingJobRequest,
+    TrainingJobStatus,
+)
+from mlops.runtime.executor import TrainingProcess, executor_for
+from mlops.runtime.job_store import JobStore
+from mlops.runtime.packing import pack_folder
+from mlops.store.interface import open_store, sha256_file
+
+LAUNCH_FILE = "launch.json"
+
+
+class Supervisor:
+    def __init__(self, job_folder: Path) -> None:
+        self.store = JobStore(job_folder.parent)
+        self.name = job_folder.name
+        self.folder = job_folder
+        self.request: TrainingJobRequest = self.store.request(self.name)
+        self.launch = self.store.read_private(self.name, LAUNCH_FILE)
+        self.layout = Layout(self.store.contract_root(self.name))
+        self.job = self.store.load(self.name)
+        self.stop_requested = threading.Event()
+        self.process: TrainingProcess | None = None
+        self.grace = float(str(self.launch.get("stop_grace_seconds", 120)))
+
+    # -- records -----------------------------------------------------------------------------
+    def transition(
+        self, status: TrainingJobStatus, secondary: SecondaryStatus, message: str = "", **fields: object
+    ) -> None:
+        now = utcnow()
+        transitions = list(self.job.SecondaryStatusTransitions)
+        if transitions and transitions[-1].EndTime is None:
+            transitions[-1] = transitions[-1].model_copy(update={"EndTime": now})
+        if not transitions or transitions[-1].Status != secondary:
+            transitions.append(SecondaryStatusTransition(Status=secondary, StartTime=now, StatusMessage=message))
+        if status.terminal and transitions[-1].EndTime is None:
+            transitions[-1] = transitions[-1].model_copy(update={"EndTime": now})
+        update: dict[str, object] = {
+            "TrainingJobStatus": status,
+            "SecondaryStatus": secondary,
+            "SecondaryStatusTransitions": tuple(transitions),
+            "LastModifiedTime": now,
+            **fields,
+        }
+        self.job = self.store.save(self.job.model_copy(update=update))
+
+    # -- staging -----------------------------------------------------------------------------
+    def stage_channels(self) -> list[threading.Thread]:
+        pipes: list[threading.Thread] = []
+        for channel in self.request.InputDataConfig:
+            uri = channel.DataSource.S3DataSource.S3Uri
+            store = open_store(uri)
+            objects = store.list(uri)
+            mode = channel.InputMode or self.request.AlgorithmSpecification.TrainingInputMode
+            staging = (
+                self.layout.channel_dir(channel.ChannelName)
+                if mode is TrainingInputMode.File
+                else (self.folder / "staging" / channel.ChannelName)
+            )
+            staging.mkdir(parents=True, exist_ok=True)
+            files: list[Path] = []
+            base = uri.rstrip("/")
+            for obj in objects:
+                relative = obj[len(base) :].lstrip("/") if obj != base else Path(obj).name
+                relative = relative or Path(obj).name
+                files.append(store.get_file(obj, staging / relative))
+            if mode is TrainingInputMode.Pipe:
+                pipes.append(self._start_pipe(channel.ChannelName, files))
+        return pipes
+
+    def _start_pipe(self, channel: str, files: list[Path]) -> threading.Thread:
+        os.mkfifo(self.layout.pipe_path(channel, 0))
+
+        def feed() -> None:
+            epoch = 0
+            while not self.stop_requested.is_set():
+                path = self.layout.pipe_path(channel, epoch)
+                try:
+                    with open(path, "wb") as fifo:  # blocks until the algorithm opens this epoch
+                        os.mkfifo(self.layout.pipe_path(channel, epoch + 1))
+                        for f in files:
+                            with open(f, "rb") as src:
+                                while block := src.read(1 << 20):
+                                    fifo.write(block)
+                except (BrokenPipeError, OSError):
+                    pass
+                epoch += 1
+
+        thread = threading.Thread(target=feed, name=f"pipe-{channel}", daemon=True)
+        thread.start()
+        return thread
+
+    def write_config(self) -> None:
+        self.layout.create()
+        self.layout.hyperparameters_file.write_text(json.dumps(self.request.HyperParameters, indent=2))
+        data_config = {}
+        for c in self.request.InputDataConfig:
+            data_config[c.ChannelName] = {
+                "ContentType": c.ContentType,
+                "TrainingInputMode": (c.InputMode or self.request.AlgorithmSpecification.TrainingInputMode).value,
+                "S3DistributionType": c.DataSource.S3DataSource.S3DataDistributionType,
+                "RecordWrapperType": "None",
+                "CompressionType": c.CompressionType,
+            }
+        self.layout.input_data_config_file.write_text(json.dumps(data_config, indent=2))
+        self.layout.resource_config_file.write_text(
+            json.dumps(
+                {
+                    "current_host": "algo-1",
+                    "hosts": ["algo-1"],
+                    "network_interface_name": "eth0",
+                    "current_instance_type": self.request.ResourceConfig.InstanceType,
+                },
+                indent=2,
+            )
+        )
+
+    # -- running -----------------------------------------------------------------------------
+    def pump_log(self, process: TrainingProcess) -> threading.Thread:
+        patterns = [(m.Name, re.compile(m.Regex)) for m in self.request.AlgorithmSpecification.MetricDefinitions]
+        final: dict[str, MetricData] = {}
+        self._final = final
+
+        def pump() -> None:
+            with open(self.store.log_path(self.name), "a", buffering=1) as log:
+                for line in process.lines():
+                    log.write(line if line.endswith("\n") else line + "\n")
+                    for name, pattern in patterns:
+                        match = pattern.search(line)
+                        if not match:
+                            continue
+                        try:
+                            value = float(match.group(1))
+                        except (ValueError, IndexError):
+                            continue
+                        point = MetricData(MetricName=name, Value=value, Timestamp=utcnow(), Step=step_of(line))
+                        final[name] = point
+                        self.store.append_metric(self.name, point)
+
+        thread = threading.Thread(target=pump, name="log-pump", daemon=True)
+        thread.start()
+        return thread
+
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, lambda *_: self.stop_requested.set())
+        signal.signal(signal.SIGINT, lambda *_: self.stop_requested.set())
+        started = utcnow()
+        try:
+            self.transition(
+                TrainingJobStatus.InProgress,
+                SecondaryStatus.Downloading,
+                "Downloading input data",
+                TrainingStartTime=started,
+            )
+            self.write_config()
+            self.stage_channels()
+        except Exception as e:
+            return self.finish_failed(f"ClientError: could not stage the input data: {e}", None)
+        if self.stop_requested.is_set():
+            return self.finish_stopped(SecondaryStatus.Stopped, "Stopped before training started")
+        self.transition(
+            TrainingJobStatus.InProgress,
+            SecondaryStatus.Training,
+            "Training image download completed. Training in progress.",
+        )
+        executor = executor_for(str(self.launch.get("runtime", "local")))
+        try:
+            self.process = executor(self.launch, self.layout, self.request, self.store.log_path(self.name))
+        except Exception as e:
+            return self.finish_failed(f"ClientError: could not start the training process: {e}", None)
+        pump = self.pump_log(self.process)
+        deadline = time.monotonic() + self.request.StoppingCondition.MaxRuntimeInSeconds
+        timed_out = False
+        stop_sent_at: float | None = None
+        while (code := self.process.poll()) is None:
+            if stop_sent_at is None and (self.stop_requested.is_set() or time.monotonic() > deadline):
+                timed_out = not self.stop_requested.is_set()
+                self.transition(
+                    TrainingJobStatus.Stopping,
+                    SecondaryStatus.Stopping,
+                    "MaxRuntimeInSeconds exceeded" if timed_out else "Stopping the training job",
+                )
+                self.process.terminate()
+                stop_sent_at = time.monotonic()
+            elif stop_sent_at is not None and time.monotonic() - stop_sent_at > self.grace:
+                self.process.kill()
+            time.sleep(0.05)
+        pump.join(timeout=10)
+        self.process.cleanup()
+        if stop_sent_at is not None:
+            self.upload_model(allow_empty=True)
+            return self.finish_stopped(
+                SecondaryStatus.MaxRuntimeExceeded if timed_out else SecondaryStatus.Stopped,
+                "Training job stopped" if not timed_out else "MaxRuntimeInSeconds exceeded",
+                code,
+            )
+        if code != 0:
+            return self.finish_failed(self.failure_reason(code), code)
+        try:
+            self.transition(
+                TrainingJobStatus.InProgress, SecondaryStatus.Uploading, "Uploading generated training model"
+            )
+            self.upload_model(allow_empty=False)
+        except Exception as e:
+            return self.finish_failed(f"ClientError: could not upload the model artifact: {e}", code)
+        end = utcnow()
+        self.transition(
+            TrainingJobStatus.Completed,
+            SecondaryStatus.Completed,
+            "Training job completed",
+            TrainingEndTime=end,
+            ExitCode=code,
+            FinalMetricDataList=self.final_metrics(),
+            TrainingTimeInSeconds=max(1, round((end - started).total_seconds())),
+        )
+        return 0
+
+    def final_metrics(self) -> tuple[MetricData, ...]:
+        final = getattr(self, "_final", {})
+        return tuple(final[n] for n in sorted(final))
+
+    def failure_reason(self, code: int) -> str:
+        if self.layout.failure_file.exists():
+            text = self.layout.failure_file.read_text(errors="replace").strip()
+            if text:
+                return text[:FAILURE_REASON_LIMIT]
+        if code < 0:
+            try:
+                signame = signal.Signals(-code).name
+            except ValueError:
+                signame = str(-code)
+            return f"AlgorithmError: the training process was killed by {signame}; see the log"
+        if code == 137:
+            return "AlgorithmError: the training process was killed (exit 137: out of memory?); see the log"
+        return (
+            f"AlgorithmError: the training process exited with status {code} and wrote no failure reason; see the log"
+        )
+
+    def upload_model(self, allow_empty: bool) -> None:
+        model_dir = self.layout.model_dir
+        if allow_empty and not any(model_dir.glob("*")):
+            return
+        archive = pack_folder(model_dir, self.folder / "model.tar.gz")
+        digest = sha256_file(archive)
+        output = self.request.OutputDataConfig.S3OutputPath
+        store = open_store(output)
+        uri = store.join(output, self.name, "output", "model.tar.gz")
+        store.put_file(archive, uri)
+        archive.unlink()
+        if any(self.layout.output_data_dir.glob("*")):
+            extra = pack_folder(self.layout.output_data_dir, self.folder / "output.tar.gz")
+            store.put_file(extra, store.join(output, self.name, "output", "output.tar.gz"))
+            extra.unlink()
+        self.job = self.store.save(
+            self.job.model_copy(
+                update={"ModelArtifacts": ModelArtifacts(S3ModelArtifacts=uri), "ModelArtifactSha256": digest}
+            )
+        )
+
+    def finish_failed(self, reason: str, code: int | None) -> int:
+        self.transition(
+            TrainingJobStatus.Failed,
+            SecondaryStatus.Failed,
+            reason[:200],
+            FailureReason=reason,
+            ExitCode=code,
+            TrainingEndTime=utcnow(),
+            FinalMetricDataList=self.final_metrics(),
+        )
+        return 1
+
+    def finish_stopped(self, secondary: SecondaryStatus, message: str, code: int | None = None) -> int:
+        self.transition(
+            TrainingJobStatus.Stopped,
+            secondary,
+            message,
+            ExitCode=code,
+            TrainingEndTime=utcnow(),
+            FinalMetricDataList=self.final_metrics(),
+        )
+        return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m mlops.runtime.supervisor JOB_FOLDER", file=sys.stderr)
+        return 2
+    return Supervisor(Path(args[0])).run()
+
+
+def spawn_supervisor(job_folder: Path, extra_env: dict[str, str] | None = None) -> int:
+    """Start the supervisor detached (its own session), so it outlives the caller. Returns its pid."""
+    import subprocess
+
+    env = {**os.environ, **(extra_env or {})}
+    with open(job_folder / "supervisor.log", "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mlops.runtime.supervisor", str(job_folder)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+            env=env,
+        )
+    _children.append(proc)
+    return proc.pid
+
+
+_children: list[object] = []  # keep Popen objects so the interpreter reaps finished supervisors
+
+
+if __name__ == "__main__":
+    sys.exit(main())

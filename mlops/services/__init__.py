@@ -1,0 +1,1 @@
+"""Use cases (train, evaluate, …) taking their collaborators (runtimes, stores, catalogs) as arguments."""

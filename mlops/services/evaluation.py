@@ -1,0 +1,103 @@
+"""Evaluating a trained model as it will be served: start its model server, send the test split
+through POST /invocations in batches, and score the answers."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics as skm
+
+from mlops.core.errors import ValidationError
+from mlops.core.training import TrainingJob, TrainingJobStatus
+from mlops.runtime.interface import ModelServerRuntime
+
+BATCH_ROWS = 500
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    problem: str  # binary | multiclass | regression
+    rows: int
+    metrics: dict[str, float]
+
+
+def problem_of(labels: np.ndarray, scores: list[object]) -> str:
+    if scores and isinstance(scores[0], list):
+        return "multiclass"
+    distinct = np.unique(labels)
+    if set(distinct.tolist()) <= {0.0, 1.0}:
+        return "binary"
+    return "regression"
+
+
+def score_predictions(labels: np.ndarray, scores: list[object]) -> Evaluation:
+    problem = problem_of(labels, scores)
+    if problem == "binary":
+        p = np.asarray(scores, dtype=float)
+        predicted = (p >= 0.5).astype(int)
+        values = {
+            "auc": skm.roc_auc_score(labels, p),
+            "accuracy": skm.accuracy_score(labels, predicted),
+            "precision": skm.precision_score(labels, predicted, zero_division=0),
+            "recall": skm.recall_score(labels, predicted, zero_division=0),
+            "f1": skm.f1_score(labels, predicted, zero_division=0),
+        }
+        if p.min() >= 0 and p.max() <= 1:
+            values["logloss"] = skm.log_loss(labels, np.clip(p, 1e-7, 1 - 1e-7), labels=[0, 1])
+    elif problem == "multiclass":
+        probabilities = np.asarray(scores, dtype=float)
+        values = {"accuracy": skm.accuracy_score(labels, probabilities.argmax(axis=1))}
+    else:
+        p = np.asarray(scores, dtype=float)
+        values = {
+            "rmse": float(np.sqrt(skm.mean_squared_error(labels, p))),
+            "mae": skm.mean_absolute_error(labels, p),
+            "r2": skm.r2_score(labels, p),
+        }
+    return Evaluation(problem, len(labels), {k: float(v) for k, v in values.items()})
+
+
+def invoke(url: str, body: bytes, content_type: str = "text/csv", accept: str = "application/json") -> bytes:
+    request = urllib.request.Request(
+        url.rstrip("/") + "/invocations",
+        data=body,
+        method="POST",
+        headers={"Content-Type": content_type, "Accept": accept},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return bytes(response.read())
+
+
+def predict_csv(url: str, features: np.ndarray) -> list[object]:
+    scores: list[object] = []
+    for start in range(0, len(features), BATCH_ROWS):
+        chunk = features[start : start + BATCH_ROWS]
+        body = "\n".join(",".join(f"{v:.9g}" for v in row) for row in chunk.tolist()).encode()
+        answer = json.loads(invoke(url, body))
+        scores.extend(p["score"] for p in answer["predictions"])
+    return scores
+
+
+def evaluate_job(job: TrainingJob, test_csv: Path, servers: ModelServerRuntime) -> Evaluation:
+    if job.TrainingJobStatus is not TrainingJobStatus.Completed or job.ModelArtifacts is None:
+        raise ValidationError(
+            "job", f"{job.TrainingJobName} is {job.TrainingJobStatus.value}; only a Completed job has a model"
+        )
+    algorithm = job.AlgorithmSpecification.AlgorithmName
+    if algorithm is None:
+        raise ValidationError("job", f"{job.TrainingJobName} names no algorithm to serve it with")
+    if not test_csv.exists():
+        raise ValidationError("test", f"{test_csv} does not exist")
+    table = pd.read_csv(test_csv, header=None, dtype=np.float32).to_numpy()
+    labels, features = table[:, 0], table[:, 1:]
+    server = servers.start_server(algorithm, job.ModelArtifacts.S3ModelArtifacts, job.ModelArtifactSha256)
+    try:
+        scores = predict_csv(server.url, features)
+    finally:
+        servers.stop_server(server)
+    return score_predictions(labels, scores)

@@ -1,0 +1,36 @@
+"""Choosing runtime implementations from settings: the one place that knows every implementation."""
+
+from __future__ import annotations
+
+from mlops.algorithms.catalog import AlgorithmCatalog
+from mlops.core.errors import ValidationError
+from mlops.runtime.interface import ModelServerRuntime, TrainingRuntime
+from mlops.settings import Settings
+
+RUNTIMES = ("local", "docker")
+
+
+def training_runtime(settings: Settings, name: str = "local") -> TrainingRuntime:
+    catalog = AlgorithmCatalog(settings.algorithms_dir)
+    if name == "local":
+        from mlops.runtime.local_process import LocalProcessRuntime
+
+        return LocalProcessRuntime(settings.jobs_dir, catalog, settings.stop_grace_seconds)
+    if name == "docker":
+        from mlops.runtime.docker import DockerRuntime
+
+        return DockerRuntime(settings.jobs_dir, catalog, settings.stop_grace_seconds)
+    raise ValidationError("runtime", f"{name!r} is not a runtime; choose one of {', '.join(RUNTIMES)}")
+
+
+def server_runtime(settings: Settings, name: str = "local", workers: int = 1) -> ModelServerRuntime:
+    catalog = AlgorithmCatalog(settings.algorithms_dir)
+    if name == "local":
+        from mlops.runtime.local_server import LocalModelServerRuntime
+
+        return LocalModelServerRuntime(settings.home / "servers", catalog, workers)
+    if name == "docker":
+        from mlops.runtime.docker import DockerModelServerRuntime
+
+        return DockerModelServerRuntime(settings.home / "servers", catalog, workers)
+    raise ValidationError("runtime", f"{name!r} is not a runtime; choose one of {', '.join(RUNTIMES)}")

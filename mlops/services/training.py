@@ -1,0 +1,108 @@
+"""Training use case: turn what a user asks for into a validated CreateTrainingJob request, start it
+on a runtime and follow it to the end."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlops.algorithms.catalog import AlgorithmCatalog
+from mlops.core.algorithm import AlgorithmSpec, validate_channels, validate_hyperparameters
+from mlops.core.errors import ValidationError
+from mlops.core.ids import check_name, unique_job_name
+from mlops.core.training import (
+    AlgorithmSpecification,
+    Channel,
+    DataSource,
+    OutputDataConfig,
+    ResourceConfig,
+    S3DataSource,
+    StoppingCondition,
+    TrainingInputMode,
+    TrainingJob,
+    TrainingJobRequest,
+)
+from mlops.runtime.interface import TrainingRuntime
+
+
+@dataclass(frozen=True)
+class TrainingInput:
+    """A training job as a user describes it: an algorithm, channels and hyperparameters."""
+
+    algorithm: str
+    channels: dict[str, str]  # channel name -> local path, file:// or s3:// URI
+    hyperparameters: dict[str, str] = field(default_factory=dict)
+    content_type: str = "text/csv"
+    input_mode: TrainingInputMode = TrainingInputMode.File
+    job_name: str | None = None
+    image: str | None = None
+    resources: ResourceConfig = field(default_factory=ResourceConfig)
+    max_runtime_seconds: int = 86400
+    environment: dict[str, str] = field(default_factory=dict)
+    network_isolation: bool = True
+
+
+def _channel_uri(name: str, location: str) -> str:
+    if "://" in location:
+        return location
+    path = Path(location)
+    if not path.exists():
+        raise ValidationError(f"channel {name}", f"{location} does not exist")
+    if path.is_file() and path.stat().st_size == 0:
+        raise ValidationError(f"channel {name}", f"{location} is empty")
+    return str(path.resolve())
+
+
+def build_request(spec: AlgorithmSpec, inp: TrainingInput, artifact_root: str) -> TrainingJobRequest:
+    """Validate against the algorithm's specification before anything starts."""
+    hyperparameters = validate_hyperparameters(spec, inp.hyperparameters)
+    validate_channels(spec, {name: inp.content_type for name in inp.channels})
+    for cs in spec.TrainingSpecification.TrainingChannels:
+        if cs.Name in inp.channels and inp.input_mode not in cs.SupportedInputModes:
+            raise ValidationError(f"channel {cs.Name}", f"input mode {inp.input_mode.value} is not supported")
+    name = check_name("job name", inp.job_name) if inp.job_name else unique_job_name(spec.AlgorithmName)
+    channels = tuple(
+        Channel(
+            ChannelName=channel,
+            DataSource=DataSource(S3DataSource=S3DataSource(S3Uri=_channel_uri(channel, location))),
+            ContentType=inp.content_type,
+            InputMode=inp.input_mode,
+        )
+        for channel, location in inp.channels.items()
+    )
+    return TrainingJobRequest(
+        TrainingJobName=name,
+        AlgorithmSpecification=AlgorithmSpecification(
+            AlgorithmName=spec.AlgorithmName,
+            TrainingImage=inp.image,
+            TrainingInputMode=inp.input_mode,
+            MetricDefinitions=spec.TrainingSpecification.MetricDefinitions,
+        ),
+        HyperParameters=hyperparameters,
+        InputDataConfig=channels,
+        OutputDataConfig=OutputDataConfig(S3OutputPath=artifact_root),
+        ResourceConfig=inp.resources,
+        StoppingCondition=StoppingCondition(MaxRuntimeInSeconds=inp.max_runtime_seconds),
+        Environment=inp.environment,
+        EnableNetworkIsolation=inp.network_isolation,
+    )
+
+
+def start_training(
+    runtime: TrainingRuntime, catalog: AlgorithmCatalog, inp: TrainingInput, artifact_root: str
+) -> TrainingJob:
+    request = build_request(catalog.get(inp.algorithm), inp, artifact_root)
+    return runtime.create_training_job(request)
+
+
+def train(
+    runtime: TrainingRuntime,
+    catalog: AlgorithmCatalog,
+    inp: TrainingInput,
+    artifact_root: str,
+    on_change: Callable[[TrainingJob], None] | None = None,
+) -> TrainingJob:
+    """Start a job and wait for it to end; ``on_change`` sees each status transition."""
+    job = start_training(runtime, catalog, inp, artifact_root)
+    return runtime.wait(job.TrainingJobName, on_change)

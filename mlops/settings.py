@@ -1,0 +1,37 @@
+"""The platform's one settings object: environment variables (MLOPS_*) over sane embedded defaults.
+
+With no configuration at all, state lives under ./.mlops/ (job records, artifacts, SQLite stores).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_REPO_ALGORITHMS = Path(__file__).resolve().parent.parent / "algorithms"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MLOPS_", env_file=".mlops.env", extra="ignore")
+
+    home: Path = Field(default=Path(".mlops"), description="where embedded state lives")
+    artifact_root: str | None = Field(
+        default=None, description="where model artifacts go (a folder, file:// or s3://); default HOME/artifacts"
+    )
+    algorithms_dir: Path = Field(default=_REPO_ALGORITHMS, description="folders of algorithm containers")
+    s3_endpoint_url: str | None = Field(default=None, description="an S3-compatible endpoint, e.g. moto")
+    stop_grace_seconds: float = Field(default=120.0, description="SIGTERM to SIGKILL delay when stopping training")
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.home / "jobs"
+
+    @property
+    def artifacts(self) -> str:
+        return self.artifact_root or str((self.home / "artifacts").resolve())
+
+
+def load_settings() -> Settings:
+    return Settings()
