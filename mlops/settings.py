@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _REPO_ALGORITHMS = Path(__file__).resolve().parent.parent / "algorithms"
@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     algorithms_dir: Path = Field(default=_REPO_ALGORITHMS, description="folders of algorithm containers")
     s3_endpoint_url: str | None = Field(default=None, description="an S3-compatible endpoint, e.g. moto")
     stop_grace_seconds: float = Field(default=120.0, description="SIGTERM to SIGKILL delay when stopping training")
+
+    @field_validator("home", "algorithms_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.resolve()  # processes started with another working directory must find it
 
     @property
     def jobs_dir(self) -> Path:

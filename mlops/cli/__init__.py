@@ -11,6 +11,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from mlops.cli.demo import add_demo_parser
+from mlops.cli.images import add_images_parser
 from mlops.cli.training import (
     cmd_algorithms,
     cmd_evaluate,
@@ -23,6 +25,7 @@ from mlops.core.errors import MlopsError
 from mlops.settings import load_settings
 
 EPILOG = """examples:
+  mlops demo
   mlops sample-data --out data
   mlops train --algorithm xgboost --train data/train.csv --validation data/validation.csv \\
       --hp objective=binary:logistic --hp num_round=200 --hp max_depth=5 --hp eta=0.2
@@ -103,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rows", type=int, default=50_000)
     p.add_argument("--seed", type=int, default=7)
     p.set_defaults(func=cmd_sample_data)
+    add_demo_parser(sub)
+    add_images_parser(sub)
     return parser
 
 

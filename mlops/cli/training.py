@@ -28,9 +28,17 @@ def _fmt_time(job: TrainingJob) -> str:
     return job.LastModifiedTime.strftime("%H:%M:%S")
 
 
-def _print_transition(job: TrainingJob) -> None:
-    message = job.SecondaryStatusTransitions[-1].StatusMessage if job.SecondaryStatusTransitions else ""
-    print(f"[{_fmt_time(job)}] {job.TrainingJobStatus.value:<10} {job.SecondaryStatus.value:<12} {message}", flush=True)
+class TransitionPrinter:
+    """Prints each secondary-status transition once, from the job record (so none is missed by polling)."""
+
+    def __init__(self) -> None:
+        self.printed = 0
+
+    def __call__(self, job: TrainingJob) -> None:
+        for t in job.SecondaryStatusTransitions[self.printed :]:
+            status = job.TrainingJobStatus.value if t is job.SecondaryStatusTransitions[-1] else "InProgress"
+            print(f"[{t.StartTime:%H:%M:%S}] {status:<10} {t.Status.value:<12} {t.StatusMessage}", flush=True)
+        self.printed = len(job.SecondaryStatusTransitions)
 
 
 def _metrics_text(job: TrainingJob, only_validation: bool = False) -> str:
@@ -63,14 +71,15 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     runtime = training_runtime(settings, args.runtime)
     job = start_training(runtime, AlgorithmCatalog(settings.algorithms_dir), inp, settings.artifacts)
     print(f"training job {job.TrainingJobName} on the {runtime.name} runtime", flush=True)
+    printer = TransitionPrinter()
     if args.no_wait:
         return 0
     try:
-        job = runtime.wait(job.TrainingJobName, _print_transition)
+        job = runtime.wait(job.TrainingJobName, printer)
     except KeyboardInterrupt:
         print(f"\nstopping {job.TrainingJobName} …", flush=True)
         runtime.stop_training_job(job.TrainingJobName)
-        job = runtime.wait(job.TrainingJobName, _print_transition)
+        job = runtime.wait(job.TrainingJobName, printer)
     return _print_outcome(job)
 
 

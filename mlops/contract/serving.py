@@ -158,7 +158,9 @@ def _prefork(sock: socket.socket, handler: InferenceHandler, layout: Layout, max
 
     def spawn() -> None:
         pid = os.fork()
-        if pid == 0:  # worker
+        if pid == 0:  # worker: drop the parent's handlers first, or a SIGTERM while loading is swallowed
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
             code = 0
             try:
                 _serve_on(sock, handler, layout, max_bytes)

@@ -22,6 +22,15 @@ class LocalProcessRuntime(SupervisedRuntime):
         super().__init__(jobs_dir, stop_grace_seconds)
         self.catalog = catalog
 
+    def complete_request(self, request: TrainingJobRequest) -> TrainingJobRequest:
+        """As SageMaker does for an AlgorithmName: the algorithm's own MetricDefinitions apply by default."""
+        algo = request.AlgorithmSpecification
+        if algo.AlgorithmName and not algo.MetricDefinitions:
+            definitions = self.catalog.get(algo.AlgorithmName).TrainingSpecification.MetricDefinitions
+            algo = algo.model_copy(update={"MetricDefinitions": definitions})
+            request = request.model_copy(update={"AlgorithmSpecification": algo})
+        return request
+
     def launch_info(self, request: TrainingJobRequest) -> dict[str, object]:
         algorithm = request.AlgorithmSpecification.AlgorithmName
         if not algorithm:

@@ -40,7 +40,7 @@ def fetch_model(model_data: str, model_sha256: str | None, folder: Path) -> Layo
 
 class LocalModelServerRuntime:
     def __init__(self, servers_dir: Path, catalog: AlgorithmCatalog, workers: int = 1) -> None:
-        self.servers_dir = servers_dir
+        self.servers_dir = servers_dir.resolve()  # the server runs with its algorithm folder as cwd
         self.catalog = catalog
         self.workers = workers
         self._processes: dict[str, subprocess.Popen[bytes]] = {}

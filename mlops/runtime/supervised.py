@@ -55,8 +55,13 @@ class SupervisedRuntime(ABC):
     def launch_info(self, request: TrainingJobRequest) -> dict[str, object]:
         """What the supervisor's executor needs to start ``train`` (a folder, an image)."""
 
+    def complete_request(self, request: TrainingJobRequest) -> TrainingJobRequest:
+        """Fill what the runtime knows and the request left out (e.g. an algorithm's MetricDefinitions)."""
+        return request
+
     def create_training_job(self, request: TrainingJobRequest) -> TrainingJob:
         check_name("TrainingJobName", request.TrainingJobName)
+        request = self.complete_request(request)
         launch = {
             "runtime": self.name,
             "stop_grace_seconds": self.stop_grace_seconds,

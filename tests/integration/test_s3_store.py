@@ -1,0 +1,91 @@
+"""The artifact store on S3, against moto's S3 server over real HTTP, and a training job that reads
+its channel from s3:// and writes its model.tar.gz to s3://."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from mlops.algorithms.catalog import AlgorithmCatalog
+from mlops.core.errors import NotFoundError
+from mlops.core.training import TrainingJobStatus
+from mlops.data.churn_sample import DemoFiles
+from mlops.runtime.health import free_port
+from mlops.runtime.local_process import LocalProcessRuntime
+from mlops.runtime.local_server import fetch_model
+from mlops.services.training import TrainingInput, train
+from mlops.settings import Settings
+from mlops.store import open_store
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    saved = {
+        k: os.environ.get(k)
+        for k in ("AWS_ENDPOINT_URL_S3", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
+    }
+    os.environ.update(
+        {
+            "AWS_ENDPOINT_URL_S3": endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+    )
+    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="mlops-test")
+    yield endpoint
+    server.stop()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+def test_put_get_list_over_http(s3_endpoint: str, tmp_path: Path) -> None:
+    store = open_store("s3://mlops-test/x")
+    local = tmp_path / "a.bin"
+    local.write_bytes(b"\x00" * 1000 + b"end")
+    store.put_file(local, "s3://mlops-test/data/a.bin")
+    store.put_bytes(b"hello", "s3://mlops-test/data/sub/b.txt")
+    assert store.list("s3://mlops-test/data") == ["s3://mlops-test/data/a.bin", "s3://mlops-test/data/sub/b.txt"]
+    assert store.get_bytes("s3://mlops-test/data/sub/b.txt") == b"hello"
+    assert store.get_file("s3://mlops-test/data/a.bin", tmp_path / "copy.bin").read_bytes() == local.read_bytes()
+    assert store.exists("s3://mlops-test/data/a.bin") and not store.exists("s3://mlops-test/nothing")
+    with pytest.raises(NotFoundError, match="s3://mlops-test/missing"):
+        store.get_bytes("s3://mlops-test/missing")
+    with pytest.raises(NotFoundError):
+        store.get_file("s3://mlops-test/missing", tmp_path / "nothing")
+    assert not (tmp_path / "nothing").exists()
+
+
+def test_training_reads_s3_channels_and_writes_s3_artifacts(s3_endpoint: str, churn: DemoFiles, tmp_path: Path) -> None:
+    store = open_store("s3://mlops-test")
+    store.put_file(churn.train, "s3://mlops-test/churn/train/part-0.csv")
+    store.put_file(churn.validation, "s3://mlops-test/churn/validation/part-0.csv")
+    settings = Settings(home=tmp_path / "home")
+    catalog = AlgorithmCatalog(settings.algorithms_dir)
+    job = train(
+        LocalProcessRuntime(settings.jobs_dir, catalog),
+        catalog,
+        TrainingInput(
+            "xgboost",
+            {"train": "s3://mlops-test/churn/train/", "validation": "s3://mlops-test/churn/validation"},
+            {"objective": "binary:logistic", "num_round": "5", "nthread": "1"},
+        ),
+        "s3://mlops-test/models",
+    )
+    assert job.TrainingJobStatus is TrainingJobStatus.Completed, job.FailureReason
+    uri = job.ModelArtifacts.S3ModelArtifacts  # type: ignore[union-attr]
+    assert uri == f"s3://mlops-test/models/{job.TrainingJobName}/output/model.tar.gz"
+    layout = fetch_model(uri, job.ModelArtifactSha256, tmp_path / "serve")
+    assert (layout.model_dir / "xgboost-model").exists()
