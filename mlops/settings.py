@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     )
     algorithms_dir: Path = Field(default=_REPO_ALGORITHMS, description="folders of algorithm containers")
     s3_endpoint_url: str | None = Field(default=None, description="an S3-compatible endpoint, e.g. moto")
+    tracking_uri: str | None = Field(
+        default=None, description="MLflow tracking/registry store; default sqlite:///HOME/mlflow.db"
+    )
+    router_host: str = Field(default="127.0.0.1", description="where the endpoint router listens (loopback)")
+    router_port: int = Field(default=8085, description="the endpoint router's port")
     stop_grace_seconds: float = Field(default=120.0, description="SIGTERM to SIGKILL delay when stopping training")
 
     @field_validator("home", "algorithms_dir")
@@ -32,6 +37,10 @@ class Settings(BaseSettings):
     @property
     def jobs_dir(self) -> Path:
         return self.home / "jobs"
+
+    @property
+    def mlflow_uri(self) -> str:
+        return self.tracking_uri or f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
 
     @property
     def artifacts(self) -> str:
