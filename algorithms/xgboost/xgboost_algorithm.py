@@ -179,10 +179,13 @@ class XGBoostHandler:
         if data.shape[0] == 0:
             raise AlgorithmError("the request holds no rows")
         expected = model.num_features()
-        if data.shape[1] != expected:
-            raise AlgorithmError(f"each row needs {expected} features; got {data.shape[1]}")
         if isinstance(data, np.ndarray):
+            if data.shape[1] != expected:
+                raise AlgorithmError(f"each row needs {expected} features; got {data.shape[1]}")
             return np.asarray(model.inplace_predict(data, validate_features=False))
+        if data.shape[1] > expected:  # sparse rows are as wide as their highest index: widen, never cut
+            raise AlgorithmError(f"each row has at most {expected} features; got index {data.shape[1] - 1}")
+        data.resize((data.shape[0], expected))
         return np.asarray(model.predict(xgb.DMatrix(data), validate_features=False))
 
     def output_fn(self, prediction: np.ndarray, accept: str) -> tuple[bytes, str]:

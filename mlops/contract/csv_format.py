@@ -63,6 +63,9 @@ def read_csv(stream: BinaryIO, channel: str, file: str, label_size: int = 1) -> 
             err = ChannelDataError(channel, file, f"could not be parsed as CSV: {e}")
         raise err from None
     values = frame.to_numpy(dtype=np.float32, copy=False)
+    if b'"' not in raw and raw.count(b",") != values.shape[0] * (values.shape[1] - 1):
+        # pandas pads short rows with NaN; a short row is a broken row, so find and name it
+        raise _find_bad_line(raw.decode("utf-8", errors="replace"), channel, file, values.shape[1])
     if label_size:
         if values.shape[1] < 2:
             raise ChannelDataError(channel, file, "needs a label column and at least one feature", 1)

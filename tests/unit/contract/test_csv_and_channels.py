@@ -36,6 +36,7 @@ def test_csv_without_label() -> None:
         (b"1,2,3\n0,4,5\n1,oops,6\n", 3, "field 2 is not a number: 'oops'"),
         (b"1,2,3\n0,4,5,6\n", 2, "expected 3 fields, found 4"),
         (b"1,2\n,3\n", 2, "the label (first column) is missing"),
+        (b"1,2,3\n0,4\n1,5,6\n", 2, "expected 3 fields, found 2"),
     ],
 )
 def test_bad_rows_name_file_and_line(body: bytes, line: int, text: str) -> None:
