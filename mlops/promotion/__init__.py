@@ -1,0 +1,1 @@
+"""Promotion: policy files (policies/*.yaml) evaluated against a candidate model version."""
