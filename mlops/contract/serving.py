@@ -86,7 +86,7 @@ def _make_request_handler(handler: InferenceHandler, model: Any, max_bytes: int)
             content_type = self.headers.get("Content-Type") or "text/csv"
             accept = self.headers.get("Accept") or ""
             if accept in ("", "*/*"):
-                accept = content_type.split(";")[0]
+                accept = getattr(handler, "default_accept", None) or content_type.split(";")[0]
             try:
                 data = handler.input_fn(body, content_type)
                 prediction = handler.predict_fn(data, model)

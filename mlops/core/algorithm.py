@@ -112,6 +112,8 @@ class AlgorithmSpec(_Spec):
     AlgorithmDescription: str = ""
     TrainingSpecification: TrainingSpecificationT
     InferenceSpecification: InferenceSpecificationT
+    # Our extension: the hyperparameter that counts a job's steps (num_round, epochs), which Hyperband sets.
+    TuningResourceHyperParameter: str | None = None
     # Where the algorithm's folder lives (set by the catalog when loading, never in the file).
     Folder: str | None = Field(default=None, exclude=True)
 
@@ -155,26 +157,31 @@ def _check_value(hp: HyperParameterSpecification, value: str) -> None:
         raise ValidationError(field, f"{value} is out of range; valid: {hp.describe_range()}")
 
 
+def check_hyperparameter(spec: AlgorithmSpec, name: str, value: str) -> None:
+    """Refuse an unknown name, a wrong type or an out-of-range value, naming the parameter."""
+    hp = spec.hyperparameter(name)
+    if hp is None:
+        known = [h.Name for h in spec.TrainingSpecification.SupportedHyperParameters]
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValidationError(
+            f"hyperparameter {name}",
+            f"unknown to algorithm {spec.AlgorithmName!r}{hint} Known: {', '.join(sorted(known))}",
+        )
+    if not isinstance(value, str):
+        raise ValidationError(f"hyperparameter {name}", "values are passed as strings")
+    _check_value(hp, value)
+
+
 def validate_hyperparameters(spec: AlgorithmSpec, given: dict[str, str]) -> dict[str, str]:
     """Refuse unknown names, wrong types, out-of-range values and missing required ones.
 
     Returns the hyperparameters as given (strings, as SageMaker passes them); defaults stay the
     algorithm's business, as in SageMaker.
     """
-    known = {hp.Name: hp for hp in spec.TrainingSpecification.SupportedHyperParameters}
     for name, value in given.items():
-        hp = known.get(name)
-        if hp is None:
-            close = difflib.get_close_matches(name, list(known), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ValidationError(
-                f"hyperparameter {name}",
-                f"unknown to algorithm {spec.AlgorithmName!r}{hint} Known: {', '.join(sorted(known))}",
-            )
-        if not isinstance(value, str):
-            raise ValidationError(f"hyperparameter {name}", "values are passed as strings")
-        _check_value(hp, value)
-    for hp in known.values():
+        check_hyperparameter(spec, name, value)
+    for hp in spec.TrainingSpecification.SupportedHyperParameters:
         if hp.IsRequired and hp.Name not in given:
             raise ValidationError(f"hyperparameter {hp.Name}", f"is required; valid: {hp.describe_range()}")
     return dict(given)
