@@ -10,12 +10,13 @@ LOCK_DATE := 2026-06-05
 # uv does not read pip's configuration; hand it the same extra wheel locations (e.g. a local CPU build of torch).
 export UV_FIND_LINKS ?= $(shell pip config get global.find-links 2>/dev/null || python3 -m pip config get global.find-links 2>/dev/null)
 
-.PHONY: install demo test lint typecheck unit engine lock clean help
+.PHONY: install demo test lint typecheck unit engine images lock clean help
 
 help:
 	@echo "make demo   - train and evaluate the built-in algorithms on the bundled churn data (embedded default)"
 	@echo "make test   - install everything and run linters, type checks and the whole test suite"
 	@echo "make engine - install and start a local Docker engine (root)"
+	@echo "make images - build every algorithm's image (offline, incremental)"
 	@echo "make lock   - re-resolve requirements.lock from requirements.in"
 
 install: $(VENV)/.installed
@@ -39,8 +40,12 @@ typecheck: install
 engine:
 	bash infra/docker/ensure-engine.sh
 
+images: install
+	$(VENV)/bin/mlops images build
+
 test: install lint typecheck
 	-bash infra/docker/ensure-engine.sh
+	if docker info >/dev/null 2>&1; then $(VENV)/bin/mlops images build xgboost byoc-example; fi
 	$(PY) -m pytest -q
 
 lock:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "mlops"
-OUTER = {"services", "cli", "airflow"}
+OUTER = {"services", "cli", "airflow", "__main__"}
 AWS_MODULE_NAMES = ("s3.py", "sagemaker.py", "aws.py")
 
 

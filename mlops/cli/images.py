@@ -60,13 +60,14 @@ def cmd_images(args: argparse.Namespace, settings: Settings) -> int:
                 f"{i.repository:<28} {i.tag:<20} {i.digest:<13} {i.image_id:<13} {_size(i.size):>8}  {_ago(i.created)}"
             )
         return 0
-    names = list(args.names)
-    if not names and not builder.buildable():
+    names = list(args.names) or builder.buildable()
+    if not names:
         print(f"no algorithm under {settings.algorithms_dir} has a Dockerfile")
         return 0
-    for result in builder.build(names or None, force=args.force):
-        if result.built:
-            print(f"{result.algorithm}: built {result.image} in {result.seconds:.0f} s")
-        else:
-            print(f"{result.algorithm}: up to date ({result.image})")
+    for name in names:  # one at a time, so each result shows as soon as it is known
+        for result in builder.build([name], force=args.force):
+            if result.built:
+                print(f"{result.algorithm}: built {result.image} (and :latest) in {result.seconds:.0f} s", flush=True)
+            else:
+                print(f"{result.algorithm}: up to date ({result.image})", flush=True)
     return 0

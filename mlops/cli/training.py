@@ -67,6 +67,7 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
         max_runtime_seconds=args.max_runtime,
         environment=_key_values(args.env, "--env"),
         network_isolation=not args.network,
+        metric_definitions=_key_values(args.metric, "--metric"),
     )
     runtime = training_runtime(settings, args.runtime)
     job = start_training(runtime, AlgorithmCatalog(settings.algorithms_dir), inp, settings.artifacts)
@@ -80,6 +81,17 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
         print(f"\nstopping {job.TrainingJobName} …", flush=True)
         runtime.stop_training_job(job.TrainingJobName)
         job = runtime.wait(job.TrainingJobName, printer)
+    try:  # tracking must never lose a finished job: a failure here is only a warning
+        from mlops.services.datasets import dataset_store
+        from mlops.services.tracking import open_tracker, track_training_job
+
+        run_id = track_training_job(
+            open_tracker(settings), job, history=runtime.metric_history(job.TrainingJobName),
+            datasets=dataset_store(settings),
+        )
+        print(f"tracked as MLflow run {run_id} ({settings.mlflow_uri})")
+    except Exception as e:
+        print(f"warning: the job was not tracked in MLflow: {e}", file=sys.stderr)
     return _print_outcome(job)
 
 

@@ -15,6 +15,7 @@ from mlops.core.training import (
     AlgorithmSpecification,
     Channel,
     DataSource,
+    MetricDefinition,
     OutputDataConfig,
     ResourceConfig,
     S3DataSource,
@@ -28,9 +29,11 @@ from mlops.runtime.interface import TrainingRuntime
 
 @dataclass(frozen=True)
 class TrainingInput:
-    """A training job as a user describes it: an algorithm, channels and hyperparameters."""
+    """A training job as a user describes it: an algorithm (or any contract image), channels and
+    hyperparameters. With ``image`` and no catalog algorithm, nothing but names and paths can be checked
+    and ``metric_definitions`` (name -> regex) say which metrics to read from the log."""
 
-    algorithm: str
+    algorithm: str | None
     channels: dict[str, str]  # channel name -> local path, file:// or s3:// URI
     hyperparameters: dict[str, str] = field(default_factory=dict)
     content_type: str = "text/csv"
@@ -41,6 +44,7 @@ class TrainingInput:
     max_runtime_seconds: int = 86400
     environment: dict[str, str] = field(default_factory=dict)
     network_isolation: bool = True
+    metric_definitions: dict[str, str] = field(default_factory=dict)
 
 
 def _channel_uri(name: str, location: str) -> str:
@@ -89,10 +93,50 @@ def build_request(spec: AlgorithmSpec, inp: TrainingInput, artifact_root: str) -
     )
 
 
+def build_image_request(inp: TrainingInput, artifact_root: str) -> TrainingJobRequest:
+    """Bring your own container: an image with no specification in the catalog."""
+    if not inp.image:
+        raise ValidationError("image", "name an image that follows the SageMaker container contract")
+    name = (
+        check_name("job name", inp.job_name)
+        if inp.job_name
+        else unique_job_name(inp.image.split("/")[-1].split(":")[0])
+    )
+    channels = tuple(
+        Channel(
+            ChannelName=check_name("channel", c),
+            ContentType=inp.content_type,
+            InputMode=inp.input_mode,
+            DataSource=DataSource(S3DataSource=S3DataSource(S3Uri=_channel_uri(c, location))),
+        )
+        for c, location in inp.channels.items()
+    )
+    return TrainingJobRequest(
+        TrainingJobName=name,
+        AlgorithmSpecification=AlgorithmSpecification(
+            TrainingImage=inp.image,
+            TrainingInputMode=inp.input_mode,
+            MetricDefinitions=tuple(MetricDefinition(Name=n, Regex=r) for n, r in inp.metric_definitions.items()),
+        ),
+        HyperParameters=inp.hyperparameters,
+        InputDataConfig=channels,
+        OutputDataConfig=OutputDataConfig(S3OutputPath=artifact_root),
+        ResourceConfig=inp.resources,
+        StoppingCondition=StoppingCondition(MaxRuntimeInSeconds=inp.max_runtime_seconds),
+        Environment=inp.environment,
+        EnableNetworkIsolation=inp.network_isolation,
+    )
+
+
 def start_training(
     runtime: TrainingRuntime, catalog: AlgorithmCatalog, inp: TrainingInput, artifact_root: str
 ) -> TrainingJob:
-    request = build_request(catalog.get(inp.algorithm), inp, artifact_root)
+    if inp.image and (inp.algorithm is None or inp.algorithm not in catalog.names()):
+        request = build_image_request(inp, artifact_root)
+    elif inp.algorithm is None:
+        raise ValidationError("algorithm", "name an algorithm (see `mlops algorithms`) or an --image")
+    else:
+        request = build_request(catalog.get(inp.algorithm), inp, artifact_root)
     return runtime.create_training_job(request)
 
 
