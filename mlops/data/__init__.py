@@ -1,1 +1,2 @@
-"""Datasets: the bundled, seeded churn sample that every demo and later capability reuses."""
+"""Datasets: the bundled churn sample, content-addressed versions with their schema and feature encoding,
+splits, and the formats training channels read (CSV label-first, recordio-protobuf)."""

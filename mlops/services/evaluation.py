@@ -24,6 +24,8 @@ class Evaluation:
     problem: str  # binary | multiclass | regression
     rows: int
     metrics: dict[str, float]
+    # Classification: rows are actual classes, columns predicted ones (binary at the 0.5 threshold).
+    confusion_matrix: tuple[tuple[int, ...], ...] | None = None
 
 
 def problem_of(labels: np.ndarray, scores: list[object]) -> str:
@@ -37,6 +39,7 @@ def problem_of(labels: np.ndarray, scores: list[object]) -> str:
 
 def score_predictions(labels: np.ndarray, scores: list[object]) -> Evaluation:
     problem = problem_of(labels, scores)
+    matrix = None
     if problem == "binary":
         p = np.asarray(scores, dtype=float)
         predicted = (p >= 0.5).astype(int)
@@ -49,9 +52,20 @@ def score_predictions(labels: np.ndarray, scores: list[object]) -> Evaluation:
         }
         if p.min() >= 0 and p.max() <= 1:
             values["logloss"] = skm.log_loss(labels, np.clip(p, 1e-7, 1 - 1e-7), labels=[0, 1])
+        matrix = skm.confusion_matrix(labels, predicted, labels=[0, 1])
     elif problem == "multiclass":
         probabilities = np.asarray(scores, dtype=float)
-        values = {"accuracy": skm.accuracy_score(labels, probabilities.argmax(axis=1))}
+        predicted = probabilities.argmax(axis=1)
+        classes = list(range(probabilities.shape[1]))
+        values = {
+            "accuracy": skm.accuracy_score(labels, predicted),
+            "precision": skm.precision_score(labels, predicted, labels=classes, average="macro", zero_division=0),
+            "recall": skm.recall_score(labels, predicted, labels=classes, average="macro", zero_division=0),
+            "f1": skm.f1_score(labels, predicted, labels=classes, average="macro", zero_division=0),
+        }
+        if len(np.unique(labels)) == len(classes):  # one-vs-rest AUC needs every class in the test split
+            values["auc"] = skm.roc_auc_score(labels, probabilities, multi_class="ovr", labels=classes)
+        matrix = skm.confusion_matrix(labels, predicted, labels=classes)
     else:
         p = np.asarray(scores, dtype=float)
         values = {
@@ -59,7 +73,8 @@ def score_predictions(labels: np.ndarray, scores: list[object]) -> Evaluation:
             "mae": skm.mean_absolute_error(labels, p),
             "r2": skm.r2_score(labels, p),
         }
-    return Evaluation(problem, len(labels), {k: float(v) for k, v in values.items()})
+    confusion = None if matrix is None else tuple(tuple(int(c) for c in row) for row in matrix.tolist())
+    return Evaluation(problem, len(labels), {k: float(v) for k, v in values.items()}, confusion)
 
 
 def invoke(url: str, body: bytes, content_type: str = "text/csv", accept: str = "application/json") -> bytes:
@@ -84,11 +99,17 @@ def predict_csv(url: str, features: np.ndarray) -> list[object]:
 
 
 def evaluate_job(job: TrainingJob, test_csv: Path, servers: ModelServerRuntime) -> Evaluation:
+    labels, scores = predict_job(job, test_csv, servers)
+    return score_predictions(labels, scores)
+
+
+def predict_job(job: TrainingJob, test_csv: Path, servers: ModelServerRuntime) -> tuple[np.ndarray, list[object]]:
+    """Serve the job's model and score a label-first test CSV: (labels, the server's scores)."""
     if job.TrainingJobStatus is not TrainingJobStatus.Completed or job.ModelArtifacts is None:
         raise ValidationError(
             "job", f"{job.TrainingJobName} is {job.TrainingJobStatus.value}; only a Completed job has a model"
         )
-    algorithm = job.AlgorithmSpecification.AlgorithmName
+    algorithm = job.AlgorithmSpecification.AlgorithmName or job.AlgorithmSpecification.TrainingImage
     if algorithm is None:
         raise ValidationError("job", f"{job.TrainingJobName} names no algorithm to serve it with")
     if not test_csv.exists():
@@ -100,4 +121,4 @@ def evaluate_job(job: TrainingJob, test_csv: Path, servers: ModelServerRuntime) 
         scores = predict_csv(server.url, features)
     finally:
         servers.stop_server(server)
-    return score_predictions(labels, scores)
+    return labels, scores
