@@ -11,8 +11,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from mlops.cli.data import add_data_parser
 from mlops.cli.demo import add_demo_parser
 from mlops.cli.images import add_images_parser
+from mlops.cli.registry import add_registry_parser
 from mlops.cli.training import (
     cmd_algorithms,
     cmd_evaluate,
@@ -21,6 +23,7 @@ from mlops.cli.training import (
     cmd_sample_data,
     cmd_train,
 )
+from mlops.cli.tuning import add_tuning_parsers
 from mlops.core.errors import MlopsError
 from mlops.settings import load_settings
 
@@ -57,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--hp num_round=200\n\nSee an algorithm's hyperparameters with "
         "`mlops algorithms describe NAME`.",
     )
-    p.add_argument("--algorithm", required=True, help="an algorithm folder under algorithms/ (see `mlops algorithms`)")
+    p.add_argument("--algorithm", help="an algorithm folder under algorithms/ (see `mlops algorithms`)")
     p.add_argument("--train", required=True, help="training data: a file, a folder, file:// or s3:// URI")
     p.add_argument("--validation", help="validation data (metrics, early stopping)")
     p.add_argument("--channel", action="append", default=[], metavar="NAME=PATH", help="any other channel")
@@ -71,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-mode", choices=["File", "Pipe"], default="File", help="File (default) or Pipe")
     p.add_argument("--runtime", default="local", help="local (a process, default) or docker")
     p.add_argument("--image", help="with --runtime docker: any image that follows the SageMaker contract")
+    p.add_argument("--metric", action="append", default=[], metavar="NAME=REGEX",
+                   help="with --image: a metric to read from the log (the regex's first group is the value)")
     p.add_argument("--job-name", help="default: ALGORITHM-TIMESTAMP")
     p.add_argument("--cpus", type=float, help="CPU limit")
     p.add_argument("--memory-mib", type=int, help="memory limit in MiB")
@@ -107,7 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7)
     p.set_defaults(func=cmd_sample_data)
     add_demo_parser(sub)
+    add_tuning_parsers(sub)
     add_images_parser(sub)
+    add_data_parser(sub)
+    add_registry_parser(sub)
     return parser
 
 

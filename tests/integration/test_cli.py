@@ -107,3 +107,30 @@ def test_help_teaches(tmp_path: Path) -> None:
     assert "--hp NAME=VALUE" in train and "mlops algorithms describe NAME" in train
     described = mlops("algorithms", "describe", "xgboost", home=tmp_path).stdout
     assert "num_round" in described and "(required)" in described and "validation:auc (Maximize)" in described
+
+
+def test_tune_shows_progress_and_ends_with_the_best_job(tmp_path: Path) -> None:
+    from tests.conftest import FIXTURE_ALGORITHMS
+
+    home = tmp_path / "home"
+    env_args = ("--algorithm", "curve", "--train", str(FIXTURE_ALGORITHMS / "curve" / "algorithm.json"))
+    os.environ["MLOPS_ALGORITHMS_DIR"] = str(FIXTURE_ALGORITHMS)
+    try:
+        out = mlops("tune", *env_args, "--objective", "validation:score", "--strategy", "random",
+                    "--range", "quality=0.5:5", "--static", "steps=3", "--static", "pace=0",
+                    "--max-jobs", "3", "--max-parallel", "2", "--name", "cli-tune", home=home).stdout
+        assert "tuning job cli-tune: Random search of validation:score (Maximize), up to 3 jobs, 2 in parallel" in out
+        assert "3/3 done (3 completed, 0 stopped, 0 failed), 0 running  best validation:score=" in out
+        assert "best training job: cli-tune-" in out and "hyperparameters: quality=" in out
+        assert "convergence plot: " in out and out.strip().endswith("convergence.png")
+        record = json.loads(mlops("tuning-jobs", "describe", "cli-tune", home=home).stdout)
+        for key in ("HyperParameterTuningJobStatus", "BestTrainingJob", "TrainingJobStatusCounters",
+                    "ObjectiveStatusCounters", "HyperParameterTuningJobConfig", "TrainingJobDefinition"):
+            assert key in record
+        assert record["TrainingJobStatusCounters"]["Completed"] == 3
+        assert "cli-tune" in mlops("tuning-jobs", home=home).stdout
+        bad = mlops("tune", *env_args, "--objective", "validation:score", "--range", "quality=5:1", "--max-jobs", "3",
+                    home=home, check=False)
+        assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "quality" in bad.stderr
+    finally:
+        del os.environ["MLOPS_ALGORITHMS_DIR"]

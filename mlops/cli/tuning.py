@@ -1,0 +1,297 @@
+"""``mlops tune`` and ``mlops tuning-jobs``: automatic model tuning from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from mlops.cli.training import _key_values
+from mlops.core.errors import ValidationError
+from mlops.core.ids import unique_job_name
+from mlops.core.tuning import (
+    CategoricalParameterRange,
+    ContinuousParameterRange,
+    HyperbandStrategyConfig,
+    HyperParameterTuningJobConfig,
+    HyperParameterTuningJobObjective,
+    HyperParameterTuningJobStrategyConfig,
+    HyperParameterTuningJobStrategyType,
+    HyperParameterTuningJobWarmStartConfig,
+    IntegerParameterRange,
+    ObjectiveType,
+    ParameterRanges,
+    ParentHyperParameterTuningJob,
+    ResourceLimits,
+    ScalingType,
+    TrainingJobEarlyStoppingType,
+    TuningJobCompletionCriteria,
+    WarmStartType,
+)
+from mlops.core.tuning_job import TuningJob
+from mlops.settings import Settings, settings_environment
+
+SCALINGS = {
+    "auto": ScalingType.Auto,
+    "linear": ScalingType.Linear,
+    "log": ScalingType.Logarithmic,
+    "reverse-log": ScalingType.ReverseLogarithmic,
+}
+RANGE_HELP = (
+    "NAME=MIN:MAX[:int][:log|linear|reverse-log|auto] for numbers, NAME=A,B,C for categories "
+    "(repeat). e.g. eta=0.01:0.5:log max_depth=2:10:int objective=binary:logistic,binary:hinge"
+)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def parse_ranges(items: list[str]) -> ParameterRanges:
+    continuous, integer, categorical = [], [], []
+    for item in items:
+        name, sep, spec = item.partition("=")
+        if not sep or not name or not spec:
+            raise ValidationError("--range", f"{item!r} is not {RANGE_HELP}")
+        parts = spec.split(":")
+        if "," in spec or len(parts) < 2 or not (_is_number(parts[0]) and _is_number(parts[1])):
+            categorical.append(CategoricalParameterRange(Name=name, Values=tuple(v for v in spec.split(",") if v)))
+            continue
+        low, high, flags = parts[0], parts[1], [p.lower() for p in parts[2:]]
+        unknown = [f for f in flags if f != "int" and f not in SCALINGS]
+        if unknown:
+            raise ValidationError(f"--range {name}", f"unknown flag(s) {unknown}; use int and one of {list(SCALINGS)}")
+        scaling = next((SCALINGS[f] for f in flags if f in SCALINGS), ScalingType.Auto)
+        if "int" in flags:
+            integer.append(IntegerParameterRange(Name=name, MinValue=low, MaxValue=high, ScalingType=scaling))
+        else:
+            continuous.append(ContinuousParameterRange(Name=name, MinValue=low, MaxValue=high, ScalingType=scaling))
+    return ParameterRanges(
+        ContinuousParameterRanges=tuple(continuous),
+        IntegerParameterRanges=tuple(integer),
+        CategoricalParameterRanges=tuple(categorical),
+    )
+
+
+def _objective_type(args: argparse.Namespace, settings: Settings) -> ObjectiveType:
+    if args.maximize:
+        return ObjectiveType.Maximize
+    if args.minimize:
+        return ObjectiveType.Minimize
+    from mlops.algorithms.catalog import AlgorithmCatalog
+
+    spec = AlgorithmCatalog(settings.algorithms_dir).get(args.algorithm)
+    for o in spec.TrainingSpecification.SupportedTuningJobObjectiveMetrics:
+        if o.MetricName == args.objective:
+            return o.Type
+    raise ValidationError("--objective", f"say --maximize or --minimize for {args.objective!r}")
+
+
+class ProgressLine:
+    """One live line (rewritten in place on a terminal) with jobs done/running/stopped and the best so far."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stdout.isatty()
+        self.last = ""
+
+    def __call__(self, job: TuningJob) -> None:
+        c = job.TrainingJobStatusCounters
+        limit = job.HyperParameterTuningJobConfig.ResourceLimits.MaxNumberOfTrainingJobs
+        done = c.Completed + c.Stopped + c.NonRetryableError
+        best = job.BestTrainingJob
+        metric = best.FinalHyperParameterTuningJobObjectiveMetric if best else None
+        best_text = f"best {metric.MetricName}={metric.Value:.5g} ({best.TrainingJobName})" if best and metric else ""
+        text = (
+            f"[{job.LastModifiedTime:%H:%M:%S}] {done}/{limit or '?'} done ({c.Completed} completed, "
+            f"{c.Stopped} stopped, {c.NonRetryableError} failed), {c.InProgress} running  {best_text}"
+        )
+        if text[11:] == self.last[11:]:
+            return
+        self.last = text
+        if self.tty:
+            print("\r\033[K" + text, end="", flush=True)
+        else:
+            print(text, flush=True)
+
+
+def cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
+    from mlops.algorithms.catalog import AlgorithmCatalog
+    from mlops.services.tuning import TuningInput, build_tuning_request, start_tuning_job, wait_tuning_job
+    from mlops.tuning.job_store import TuningJobStore
+
+    strategy = HyperParameterTuningJobStrategyType(args.strategy.capitalize())
+    static = _key_values(args.static, "--static")
+    strategy_config = None
+    if strategy is HyperParameterTuningJobStrategyType.Hyperband:
+        from mlops.algorithms.catalog import AlgorithmCatalog as _Catalog
+
+        resource = _Catalog(settings.algorithms_dir).get(args.algorithm).TuningResourceHyperParameter
+        max_resource = args.max_resource or int(static.pop(resource, 0) or 0) if resource else args.max_resource
+        if not max_resource:
+            raise ValidationError("--max-resource", f"Hyperband needs the steps of a full job (e.g. {resource})")
+        strategy_config = HyperParameterTuningJobStrategyConfig(
+            HyperbandStrategyConfig=HyperbandStrategyConfig(MinResource=args.min_resource, MaxResource=max_resource)
+        )
+    config = HyperParameterTuningJobConfig(
+        Strategy=strategy,
+        StrategyConfig=strategy_config,
+        HyperParameterTuningJobObjective=HyperParameterTuningJobObjective(
+            Type=_objective_type(args, settings), MetricName=args.objective
+        ),
+        ResourceLimits=ResourceLimits(
+            MaxNumberOfTrainingJobs=args.max_jobs,
+            MaxParallelTrainingJobs=args.max_parallel,
+            MaxRuntimeInSeconds=args.max_runtime,
+        ),
+        ParameterRanges=parse_ranges(args.range),
+        TrainingJobEarlyStoppingType=TrainingJobEarlyStoppingType(args.early_stopping.capitalize()),
+        TuningJobCompletionCriteria=TuningJobCompletionCriteria(TargetObjectiveMetricValue=args.target)
+        if args.target is not None
+        else None,
+        RandomSeed=args.seed,
+    )
+    warm = None
+    if args.warm_start:
+        warm = HyperParameterTuningJobWarmStartConfig(
+            ParentHyperParameterTuningJobs=tuple(
+                ParentHyperParameterTuningJob(HyperParameterTuningJobName=p) for p in args.warm_start
+            ),
+            WarmStartType=WarmStartType.TransferLearning
+            if args.warm_start_type == "transfer"
+            else WarmStartType.IdenticalDataAndAlgorithm,
+        )
+    channels = {"train": args.train, **({"validation": args.validation} if args.validation else {})}
+    catalog = AlgorithmCatalog(settings.algorithms_dir)
+    name = args.name or unique_job_name(f"{args.algorithm}-hpo")
+    request = build_tuning_request(
+        catalog,
+        TuningInput(
+            name=name,
+            algorithm=args.algorithm,
+            channels=channels,
+            config=config,
+            static_hyperparameters=static,
+            content_type=args.content_type,
+            warm_start=warm,
+            runtime=args.runtime,
+        ),
+        settings.artifacts,
+    )
+    store = TuningJobStore(settings.home / "tuning-jobs")
+    start_tuning_job(store, request, settings_environment(settings))
+    print(
+        f"tuning job {name}: {strategy.value} search of {args.objective} "
+        f"({config.HyperParameterTuningJobObjective.Type.value}), up to {args.max_jobs} jobs, "
+        f"{args.max_parallel} in parallel on the {args.runtime} runtime",
+        flush=True,
+    )
+    if args.no_wait:
+        return 0
+    progress = ProgressLine()
+    try:
+        job = wait_tuning_job(store, name, progress)
+    except KeyboardInterrupt:
+        from mlops.services.tuning import stop_tuning_job
+
+        print(f"\nstopping {name} …", flush=True)
+        stop_tuning_job(store, name)
+        job = wait_tuning_job(store, name)
+    if progress.tty:
+        print()
+    return _print_result(job)
+
+
+def _print_result(job: TuningJob) -> int:
+    print(f"tuning job {job.HyperParameterTuningJobName} {job.HyperParameterTuningJobStatus.value}")
+    if job.FailureReason:
+        print(f"failure reason: {job.FailureReason}", file=sys.stderr)
+    best = job.BestTrainingJob
+    if best and best.FinalHyperParameterTuningJobObjectiveMetric:
+        metric = best.FinalHyperParameterTuningJobObjectiveMetric
+        print(f"best training job: {best.TrainingJobName}  {metric.MetricName}={metric.Value:.6g}")
+        print("  hyperparameters: " + " ".join(f"{k}={v}" for k, v in sorted(best.TunedHyperParameters.items())))
+    if job.ConvergencePlot:
+        print(f"convergence plot: {job.ConvergencePlot}")
+    return 0 if job.HyperParameterTuningJobStatus.value == "Completed" else 1
+
+
+def cmd_tuning_jobs(args: argparse.Namespace, settings: Settings) -> int:
+    from mlops.services.tuning import stop_tuning_job
+    from mlops.tuning.job_store import TuningJobStore
+
+    store = TuningJobStore(settings.home / "tuning-jobs")
+    if args.action in ("describe", "stop") and not args.name:
+        raise ValidationError("NAME", f"name the tuning job to {args.action}")
+    if args.action == "describe":
+        print(json.dumps(store.load(args.name).model_dump(mode="json"), indent=2))
+        return 0
+    if args.action == "stop":
+        stop_tuning_job(store, args.name)
+        print(f"stopping {args.name}")
+        return 0
+    names = store.names()
+    if not names:
+        print("no tuning jobs yet; start one with `mlops tune --help`")
+    for name in names:
+        job = store.load(name)
+        best = job.BestTrainingJob
+        metric = best.FinalHyperParameterTuningJobObjectiveMetric if best else None
+        shown = f"{metric.MetricName}={metric.Value:.5g}" if metric else "-"
+        c = job.TrainingJobStatusCounters
+        print(
+            f"{name:<48} {job.HyperParameterTuningJobStatus.value:<10} "
+            f"{c.Completed + c.Stopped + c.NonRetryableError:>3} jobs  best {shown}"
+        )
+    return 0
+
+
+def add_tuning_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "tune",
+        help="automatic model tuning: Bayesian, random, grid or Hyperband search over training jobs",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run a hyperparameter tuning job as SageMaker's Automatic Model Tuning does.",
+        epilog="example:\n  mlops tune --algorithm xgboost --train data/train.csv --validation data/validation.csv \\\n"
+        "     --objective validation:auc --maximize --strategy bayesian \\\n"
+        "     --range eta=0.01:0.5:log --range max_depth=2:10:int --range subsample=0.5:1.0 \\\n"
+        "     --static objective=binary:logistic --static num_round=100 --max-jobs 20 --max-parallel 2",
+    )
+    p.add_argument("--algorithm", required=True)
+    p.add_argument("--train", required=True)
+    p.add_argument("--validation")
+    p.add_argument("--content-type", default="text/csv")
+    p.add_argument("--objective", required=True, help="a metric the algorithm emits, e.g. validation:auc")
+    direction = p.add_mutually_exclusive_group()
+    direction.add_argument("--maximize", action="store_true")
+    direction.add_argument("--minimize", action="store_true")
+    p.add_argument("--strategy", choices=["bayesian", "random", "grid", "hyperband"], default="bayesian")
+    p.add_argument("--range", action="append", default=[], metavar="SPEC", help=RANGE_HELP)
+    p.add_argument("--static", action="append", default=[], metavar="NAME=VALUE", help="a fixed hyperparameter")
+    p.add_argument("--max-jobs", type=int, help="MaxNumberOfTrainingJobs (optional for grid)")
+    p.add_argument("--max-parallel", type=int, default=1, help="MaxParallelTrainingJobs (default 1)")
+    p.add_argument("--max-runtime", type=int, help="wall-clock limit of the tuning job in seconds")
+    p.add_argument(
+        "--early-stopping",
+        choices=["off", "auto"],
+        default="off",
+        help="auto: stop jobs whose objective is worse than the median of earlier jobs at the same step",
+    )
+    p.add_argument("--target", type=float, help="end the search once the objective reaches this value")
+    p.add_argument("--seed", type=int, help="random seed of the strategy")
+    p.add_argument("--max-resource", type=int, help="hyperband: steps of a full job (default: the static num_round)")
+    p.add_argument("--min-resource", type=int, default=1, help="hyperband: fewest steps a job gets (default 1)")
+    p.add_argument("--warm-start", action="append", metavar="TUNING_JOB", help="a parent tuning job (up to 5)")
+    p.add_argument("--warm-start-type", choices=["identical", "transfer"], default="identical")
+    p.add_argument("--runtime", default="local", help="local or docker")
+    p.add_argument("--name", help="tuning job name (default ALGORITHM-hpo-TIMESTAMP)")
+    p.add_argument("--no-wait", action="store_true")
+    p.set_defaults(func=cmd_tune)
+
+    p = sub.add_parser("tuning-jobs", help="list, describe or stop tuning jobs")
+    p.add_argument("action", nargs="?", choices=["list", "describe", "stop"], default="list")
+    p.add_argument("name", nargs="?")
+    p.set_defaults(func=cmd_tuning_jobs)

@@ -1,0 +1,190 @@
+"""Automatic model tuning use case: validate a tuning job against the algorithm, start its detached
+runner, follow it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from mlops.algorithms.catalog import AlgorithmCatalog
+from mlops.core.algorithm import check_hyperparameter
+from mlops.core.clock import utcnow
+from mlops.core.errors import ConflictError, ValidationError
+from mlops.core.ids import check_name
+from mlops.core.training import AlgorithmSpecification, OutputDataConfig, ResourceConfig, StoppingCondition
+from mlops.core.tuning import (
+    ContinuousParameterRange,
+    HyperParameterTuningJobConfig,
+    HyperParameterTuningJobWarmStartConfig,
+    IntegerParameterRange,
+)
+from mlops.core.tuning_job import (
+    HyperParameterTrainingJobDefinition,
+    HyperParameterTuningJobStatus,
+    TuningJob,
+    TuningJobRequest,
+    tuning_job_arn,
+)
+from mlops.services.training import TrainingInput, build_request
+from mlops.tuning.job_store import TuningJobStore
+
+MAX_TUNING_JOB_NAME = 48
+
+
+@dataclass(frozen=True)
+class TuningInput:
+    name: str
+    algorithm: str
+    channels: dict[str, str]
+    config: HyperParameterTuningJobConfig
+    static_hyperparameters: dict[str, str] = field(default_factory=dict)
+    content_type: str = "text/csv"
+    warm_start: HyperParameterTuningJobWarmStartConfig | None = None
+    runtime: str = "local"
+    resources: ResourceConfig = field(default_factory=ResourceConfig)
+    max_runtime_seconds: int = 86400
+
+
+def _check_against_algorithm(catalog: AlgorithmCatalog, inp: TuningInput) -> None:
+    spec = catalog.get(inp.algorithm)
+    objective = inp.config.HyperParameterTuningJobObjective
+    if objective.MetricName not in spec.metric_names():
+        objectives = ", ".join(o.MetricName for o in spec.TrainingSpecification.SupportedTuningJobObjectiveMetrics)
+        raise ValidationError(
+            "objective",
+            f"{objective.MetricName!r} is not a metric that {inp.algorithm} emits; try one of: {objectives}",
+        )
+    ranges = inp.config.ParameterRanges
+    bounds: list[tuple[str, str]] = []
+    numeric: list[ContinuousParameterRange | IntegerParameterRange] = [
+        *ranges.ContinuousParameterRanges,
+        *ranges.IntegerParameterRanges,
+    ]
+    for r in numeric:
+        bounds += [(r.Name, r.MinValue), (r.Name, r.MaxValue)]
+    for c in ranges.CategoricalParameterRanges:
+        bounds += [(c.Name, v) for v in c.Values]
+    for name, value in bounds:
+        if spec.hyperparameter(name) is None:
+            check_hyperparameter(spec, name, value)  # raises with the known names and a suggestion
+        try:
+            check_hyperparameter(spec, name, value)
+        except ValidationError as e:
+            raise ValidationError(f"range {name}", f"bound {value!r} is not valid: {e.message}") from None
+    tuned = {b[0] for b in bounds}
+    overlap = tuned & set(inp.static_hyperparameters)
+    if overlap:
+        raise ValidationError("static hyperparameters", f"{', '.join(sorted(overlap))} also tuned; give each once")
+
+
+def build_tuning_request(catalog: AlgorithmCatalog, inp: TuningInput, artifact_root: str) -> TuningJobRequest:
+    check_name("tuning job name", inp.name)
+    if len(inp.name) > MAX_TUNING_JOB_NAME:
+        raise ValidationError("tuning job name", f"at most {MAX_TUNING_JOB_NAME} characters")
+    _check_against_algorithm(catalog, inp)
+    spec = catalog.get(inp.algorithm)
+    # a sample job request validates the static hyperparameters, channels and paths once, up front
+    required = {
+        hp.Name: hp.DefaultValue or "1"
+        for hp in spec.TrainingSpecification.SupportedHyperParameters
+        if hp.IsRequired and hp.Name not in inp.static_hyperparameters
+    }
+    sample = build_request(
+        spec,
+        TrainingInput(
+            inp.algorithm,
+            inp.channels,
+            {**required, **inp.static_hyperparameters},
+            inp.content_type,
+            job_name=f"{inp.name}-check",
+        ),
+        artifact_root,
+    )
+    definition = HyperParameterTrainingJobDefinition(
+        AlgorithmSpecification=AlgorithmSpecification(
+            AlgorithmName=inp.algorithm, MetricDefinitions=spec.TrainingSpecification.MetricDefinitions
+        ),
+        StaticHyperParameters=inp.static_hyperparameters,
+        InputDataConfig=sample.InputDataConfig,
+        OutputDataConfig=OutputDataConfig(S3OutputPath=artifact_root),
+        ResourceConfig=inp.resources,
+        StoppingCondition=StoppingCondition(MaxRuntimeInSeconds=inp.max_runtime_seconds),
+    )
+    return TuningJobRequest(
+        HyperParameterTuningJobName=inp.name,
+        HyperParameterTuningJobConfig=inp.config,
+        TrainingJobDefinition=definition,
+        WarmStartConfig=inp.warm_start,
+        RuntimeName=inp.runtime,
+    )
+
+
+def start_tuning_job(store: TuningJobStore, request: TuningJobRequest, environment: dict[str, str]) -> TuningJob:
+    """Record the tuning job and start its runner detached, with ``environment`` (the caller's settings as
+    MLOPS_* variables) over this process's. A name already used is refused."""
+    if request.WarmStartConfig is not None:
+        for parent in request.WarmStartConfig.ParentHyperParameterTuningJobs:
+            parent_job = store.load(parent.HyperParameterTuningJobName)
+            if not parent_job.HyperParameterTuningJobStatus.terminal:
+                raise ConflictError(f"warm-start parent {parent.HyperParameterTuningJobName!r} has not finished")
+    folder = store.reserve(request)
+    now = utcnow()
+    job = store.save(
+        TuningJob(
+            HyperParameterTuningJobName=request.HyperParameterTuningJobName,
+            HyperParameterTuningJobArn=tuning_job_arn(request.HyperParameterTuningJobName),
+            HyperParameterTuningJobStatus=HyperParameterTuningJobStatus.InProgress,
+            HyperParameterTuningJobConfig=request.HyperParameterTuningJobConfig,
+            TrainingJobDefinition=request.TrainingJobDefinition,
+            WarmStartConfig=request.WarmStartConfig,
+            CreationTime=now,
+            LastModifiedTime=now,
+            RuntimeName=request.RuntimeName,
+        )
+    )
+    with open(folder / "runner.log", "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mlops.services.tuning_runner", str(folder)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+            env={**os.environ, **environment},
+        )
+    (folder / "runner.pid").write_text(str(proc.pid))
+    _runners.append(proc)
+    return job
+
+
+_runners: list[subprocess.Popen[bytes]] = []  # kept so the interpreter reaps finished runners
+
+
+def stop_tuning_job(store: TuningJobStore, name: str) -> TuningJob:
+    job = store.load(name)
+    if job.HyperParameterTuningJobStatus.terminal:
+        raise ConflictError(f"tuning job {name!r} is already {job.HyperParameterTuningJobStatus.value}")
+    pid = int((store.folder(name) / "runner.pid").read_text())
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    return job
+
+
+def wait_tuning_job(
+    store: TuningJobStore, name: str, on_change: Callable[[TuningJob], None] | None = None, poll_seconds: float = 0.5
+) -> TuningJob:
+    last = None
+    while True:
+        job = store.load(name)
+        if job.LastModifiedTime != last and on_change is not None:
+            on_change(job)
+        last = job.LastModifiedTime
+        if job.HyperParameterTuningJobStatus.terminal:
+            return job
+        time.sleep(poll_seconds)

@@ -1,0 +1,1 @@
+"""Automatic model tuning: search strategies (suggest/observe) and stopping rules. Pure, no I/O."""
