@@ -6,7 +6,7 @@ Direct: read the same CSV with pandas, build the DMatrix, xgb.train with the sam
 same evaluation set, save the model. Runtime: `mlops train` through the service, from
 CreateTrainingJob to Completed (supervisor start, staging, config files, process start, log and
 metric parsing, packing model.tar.gz, sha256). Also a tiny job (100 rows, 1 round) for the fixed
-cost per job. Goals: total ≤ 1.3× direct; fixed overhead ≤ 1.5 s.
+cost per job. Goals: total <= 1.3x direct; fixed overhead <= 1.5 s.
 """
 
 from __future__ import annotations

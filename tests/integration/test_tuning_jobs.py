@@ -3,6 +3,7 @@ Hyperband, target value, failures, warm start and the bad inputs refused up fron
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 from pathlib import Path
 
@@ -82,7 +83,7 @@ def test_bayesian_xgboost_tuning_job(tmp_path: Path, churn: DemoFiles) -> None:
     jobs = [runtime.describe_training_job(s.TrainingJobName) for s in job.TrainingJobSummaries]
     assert all(j.HyperParameters["num_round"] == "15" for j in jobs)
     spans = sorted((j.TrainingStartTime, j.TrainingEndTime) for j in jobs)
-    assert any(b[0] < a[1] for a, b in zip(spans, spans[1:], strict=False)), "no two training jobs overlapped"
+    assert any(b[0] < a[1] for a, b in itertools.pairwise(spans)), "no two training jobs overlapped"
 
 
 def test_failed_jobs_do_not_end_the_search_but_all_failing_does(curve_settings: Settings) -> None:
