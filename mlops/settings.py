@@ -47,5 +47,11 @@ class Settings(BaseSettings):
         return self.artifact_root or str((self.home / "artifacts").resolve())
 
 
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """The MLOPS_* variables that give a child process (a runner, a supervisor) these same settings."""
+    values = settings.model_dump(exclude_none=True)
+    return {f"MLOPS_{key.upper()}": str(value) for key, value in values.items()}
+
+
 def load_settings() -> Settings:
     return Settings()
