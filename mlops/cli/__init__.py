@@ -13,7 +13,9 @@ from collections.abc import Sequence
 
 from mlops.cli.data import add_data_parser
 from mlops.cli.demo import add_demo_parser
+from mlops.cli.hosting import add_hosting_parser
 from mlops.cli.images import add_images_parser
+from mlops.cli.monitoring import add_monitoring_parsers
 from mlops.cli.registry import add_registry_parser
 from mlops.cli.training import (
     cmd_algorithms,
@@ -114,8 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_demo_parser(sub)
     add_tuning_parsers(sub)
     add_images_parser(sub)
+    add_hosting_parser(sub)
     add_data_parser(sub)
     add_registry_parser(sub)
+    add_monitoring_parsers(sub)
     return parser
 
 

@@ -47,6 +47,7 @@ class BadRequestError(AlgorithmError):
 def _make_request_handler(handler: InferenceHandler, model: Any, max_bytes: int) -> type[BaseHTTPRequestHandler]:
     class RequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms delayed-ACK stall
         server_version = "mlops-model-server"
         sys_version = ""
 

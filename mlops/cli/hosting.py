@@ -1,0 +1,438 @@
+"""Commands about hosting: models, endpoint configs, endpoints (create, update with guardrails,
+weights), invocations and the control process (``mlops router``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mlops.core.errors import ValidationError
+from mlops.settings import Settings
+
+if TYPE_CHECKING:
+    from mlops.core.hosting import Endpoint
+
+EPILOG = """workflow:
+  mlops router &                                  # the endpoint router and control process
+  mlops models create churn-v1 --algorithm xgboost --model-data .mlops/artifacts/JOB/output/model.tar.gz
+  mlops endpoint-configs create churn-cfg-1 --variant name=blue,model=churn-v1,instances=2 \\
+      --capture sampling=100
+  mlops endpoints create churn --config churn-cfg-1
+  mlops invoke churn --content-type text/csv --body "1,0,0,42,46,0,0,1,0,0,1,0,1,0,0,1,72.4,3332.2,2,5,28.2,22"
+  mlops endpoints update churn --config churn-cfg-2 --strategy canary --canary-size 10% \\
+      --wait-interval 60 --termination-wait 120 --alarm p99-latency --alarm error-rate
+  mlops endpoints update-weights churn --variant blue=0.8 --variant green=0.2
+  mlops endpoints describe churn
+"""
+
+
+def _print_json(record: object) -> None:
+    if isinstance(record, list):
+        print(json.dumps([r.model_dump(mode="json") for r in record], indent=2))
+    else:
+        print(json.dumps(record.model_dump(mode="json"), indent=2))  # type: ignore[attr-defined]
+
+
+# --- models -------------------------------------------------------------------------------------------
+
+
+def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
+    from mlops.hosting.store import HostingStore
+    from mlops.services.hosting import create_model, delete_model
+
+    store = HostingStore(settings.home)
+    if args.action == "create":
+        if not args.name or not args.model_data:
+            raise ValidationError("models create", "give NAME and --model-data")
+        if bool(args.algorithm) == bool(args.image):
+            raise ValidationError("models create", "give either --algorithm or --image")
+        env = dict(item.split("=", 1) for item in args.env if "=" in item)
+        model = create_model(settings, args.name, args.model_data, args.algorithm, args.image, args.model_sha256, env)
+        sha = model.ModelDataSha256 or "none (not checked before serving)"
+        print(f"model {model.ModelName}: {model.PrimaryContainer.server_name} on {model.PrimaryContainer.ModelDataUrl}")
+        print(f"sha256: {sha}")
+        return 0
+    if args.action == "describe":
+        _print_json(store.model(args.name or ""))
+        return 0
+    if args.action == "delete":
+        delete_model(settings, args.name or "")
+        print(f"deleted model {args.name}")
+        return 0
+    models = store.models()
+    if not models:
+        print("no models yet; create one with `mlops models create --help`")
+    for m in models:
+        print(f"{m.ModelName:<32} {m.PrimaryContainer.server_name:<16} {m.PrimaryContainer.ModelDataUrl}")
+    return 0
+
+
+# --- endpoint configs ---------------------------------------------------------------------------------
+
+
+def cmd_endpoint_configs(args: argparse.Namespace, settings: Settings) -> int:
+    from mlops.hosting.store import HostingStore
+    from mlops.services.hosting import (
+        create_endpoint_config,
+        delete_endpoint_config,
+        parse_capture,
+        parse_shadow,
+        parse_variant,
+    )
+
+    store = HostingStore(settings.home)
+    if args.action == "create":
+        if not args.name or not args.variant:
+            raise ValidationError("endpoint-configs create", "give NAME and at least one --variant")
+        config = create_endpoint_config(
+            settings,
+            args.name,
+            [parse_variant(v) for v in args.variant],
+            [parse_shadow(s) for s in args.shadow],
+            parse_capture(args.capture, settings) if args.capture is not None else None,
+        )
+        for v in config.ProductionVariants:
+            print(
+                f"variant {v.VariantName}: model {v.ModelName}, weight {v.InitialVariantWeight:g}, "
+                f"{v.InitialInstanceCount} instance(s)"
+            )
+        for s in config.ShadowProductionVariants:
+            print(
+                f"shadow  {s.VariantName}: model {s.ModelName}, {s.SamplingPercentage:g}% of requests, "
+                f"{s.InitialInstanceCount} instance(s)"
+            )
+        capture = config.DataCaptureConfig
+        if capture is not None:
+            print(f"capture {capture.InitialSamplingPercentage:g}% to {capture.DestinationS3Uri}")
+        print(f"endpoint config {config.EndpointConfigName} created")
+        return 0
+    if args.action == "describe":
+        _print_json(store.endpoint_config(args.name or ""))
+        return 0
+    if args.action == "delete":
+        delete_endpoint_config(settings, args.name or "")
+        print(f"deleted endpoint config {args.name}")
+        return 0
+    for cfg in store.endpoint_configs():
+        variants = ", ".join(f"{v.VariantName}={v.ModelName}x{v.InitialInstanceCount}" for v in cfg.ProductionVariants)
+        print(f"{cfg.EndpointConfigName:<32} {variants}")
+    return 0
+
+
+# --- endpoints ----------------------------------------------------------------------------------------
+
+
+def _progress(endpoint: Endpoint) -> None:
+    step = f"  {endpoint.CurrentDeploymentStep}" if endpoint.CurrentDeploymentStep else ""
+    print(
+        f"[{endpoint.LastModifiedTime:%H:%M:%S}] {endpoint.EndpointName} {endpoint.EndpointStatus.value:<11} "
+        f"{endpoint.EndpointConfigName}{step}",
+        flush=True,
+    )
+
+
+def describe_text(endpoint: Endpoint) -> str:
+    lines = [
+        f"endpoint:      {endpoint.EndpointName} ({endpoint.EndpointArn})",
+        f"status:        {endpoint.EndpointStatus.value}",
+        f"config:        {endpoint.EndpointConfigName}",
+    ]
+    if endpoint.FailureReason:
+        lines.append(f"failure:       {endpoint.FailureReason}")
+    lines.append("variants:      NAME             MODEL            WEIGHT  DESIRED  INSTANCES")
+    for v in endpoint.ProductionVariants:
+        lines.append(
+            f"               {v.VariantName:<16} {v.ModelName:<16} {v.CurrentWeight:>6g} {v.DesiredWeight:>8g}"
+            f"  {v.CurrentInstanceCount}/{v.DesiredInstanceCount}"
+        )
+    for s in endpoint.ShadowProductionVariants:
+        lines.append(
+            f"shadow:        {s.VariantName:<16} {s.ModelName:<16} {s.SamplingPercentage or 0:>5g}% of "
+            f"requests  {s.CurrentInstanceCount}/{s.DesiredInstanceCount}"
+        )
+    if endpoint.DataCaptureConfig:
+        c = endpoint.DataCaptureConfig
+        lines.append(f"capture:       {c.CaptureStatus}, {c.CurrentSamplingPercentage:g}% to {c.DestinationS3Uri}")
+    d = endpoint.Deployment
+    if d is not None:
+        lines.append(
+            f"deployment:    {d.SourceEndpointConfigName} -> {d.TargetEndpointConfigName}: {d.Status.value}, "
+            f"new fleet traffic {d.NewFleetTrafficPercent:g}%"
+        )
+        plan = ", ".join(f"{s.NewFleetTrafficPercent:g}%/{s.BakeSeconds}s" for s in d.Steps)
+        lines.append(f"  steps:       {plan}")
+        if d.Reason:
+            lines.append(f"  reason:      {d.Reason}")
+    if endpoint.CurrentDeploymentStep:
+        lines.append(f"current step:  {endpoint.CurrentDeploymentStep}")
+    if endpoint.LastRollbackReason:
+        lines.append(f"last rollback: {endpoint.LastRollbackReason}")
+    return "\n".join(lines)
+
+
+def cmd_endpoints(args: argparse.Namespace, settings: Settings) -> int:
+    from mlops.services.hosting import (
+        ControlProcessUnavailable,
+        HostingClient,
+        deployment_config,
+        endpoint_from_store,
+        endpoints_from_store,
+        parse_weights,
+    )
+
+    client = HostingClient.for_settings(settings)
+    action = args.action
+    if action != "list" and not args.name:
+        raise ValidationError(f"endpoints {action}", "name the endpoint")
+    if action == "create":
+        if not args.config:
+            raise ValidationError("endpoints create", "give --config")
+        endpoint = client.create_endpoint(args.name, args.config)
+        _progress(endpoint)
+        if args.no_wait:
+            return 0
+        endpoint = client.wait(args.name, on_change=_progress)
+        return _outcome(endpoint)
+    if action == "update":
+        if not args.config:
+            raise ValidationError("endpoints update", "give --config")
+        deployment = deployment_config(
+            args.strategy,
+            args.canary_size,
+            args.linear_step,
+            args.wait_interval,
+            args.termination_wait,
+            args.max_timeout,
+            args.alarm,
+        )
+        endpoint = client.update_endpoint(
+            args.name,
+            args.config,
+            deployment,
+            Path(args.alarms_file) if args.alarms_file else None,
+            args.retain_variant_properties,
+        )
+        plan = ", ".join(
+            f"{s.NewFleetTrafficPercent:g}% then bake {s.BakeSeconds}s"
+            for s in (endpoint.Deployment.Steps if endpoint.Deployment else ())
+        )
+        print(f"deploying {args.config} to {args.name}: {plan}")
+        _progress(endpoint)
+        if args.no_wait:
+            return 0
+        endpoint = client.wait(
+            args.name,
+            until=lambda e: (
+                e.EndpointStatus.value in ("InService", "Failed")
+                and (e.Deployment is None or e.Deployment.Status.value != "InProgress")
+            ),
+            on_change=_progress,
+        )
+        return _outcome(endpoint)
+    if action == "update-weights":
+        weights, counts = parse_weights(args.variant)
+        if not weights and not counts:
+            raise ValidationError("endpoints update-weights", "give --variant NAME=WEIGHT[:INSTANCES]")
+        endpoint = client.update_weights(args.name, weights, counts)
+        if not args.no_wait:
+            endpoint = client.wait(args.name)
+        print(describe_text(endpoint))
+        return 0
+    if action == "delete":
+        client.delete(args.name)
+        print(f"deleted endpoint {args.name}")
+        return 0
+    if action == "describe":
+        note = ""
+        try:
+            endpoint = client.describe(args.name)
+        except ControlProcessUnavailable as e:
+            endpoint, note = endpoint_from_store(settings, args.name), f"(last recorded state: {e})"
+        if args.json:
+            _print_json(endpoint)
+        else:
+            print(describe_text(endpoint))
+            if note:
+                print(note, file=sys.stderr)
+        return 0
+    try:
+        endpoints = client.list()
+    except ControlProcessUnavailable as e:
+        endpoints = endpoints_from_store(settings)
+        print(f"(last recorded state: {e})", file=sys.stderr)
+    if not endpoints:
+        print("no endpoints yet; create one with `mlops endpoints create --help`")
+    for ep in endpoints:
+        variants = ", ".join(
+            f"{v.VariantName}:{v.CurrentWeight:g}x{v.CurrentInstanceCount}" for v in ep.ProductionVariants
+        )
+        print(f"{ep.EndpointName:<24} {ep.EndpointStatus.value:<11} {ep.EndpointConfigName:<24} {variants}")
+    return 0
+
+
+def _outcome(endpoint: Endpoint) -> int:
+    print(describe_text(endpoint))
+    d = endpoint.Deployment
+    if endpoint.EndpointStatus.value == "Failed":
+        return 1
+    if d is not None and d.Status.value in ("RolledBack", "Failed"):
+        return 1
+    return 0
+
+
+# --- invoke and router ----------------------------------------------------------------------------------
+
+
+def cmd_invoke(args: argparse.Namespace, settings: Settings) -> int:
+    from mlops.services.hosting import invoke
+
+    if (args.body is None) == (args.body_file is None):
+        raise ValidationError("invoke", "give --body TEXT or --body-file PATH")
+    body = args.body.encode() if args.body is not None else Path(args.body_file).read_bytes()
+    result = invoke(
+        settings,
+        args.name,
+        body,
+        args.content_type,
+        args.accept,
+        args.target_variant,
+        args.custom_attributes,
+        args.inference_id,
+    )
+    if result.error:
+        print(f"error: {result.error}", file=sys.stderr)
+        return 1
+    sys.stdout.write(result.body.decode(errors="replace"))
+    if not result.body.endswith(b"\n"):
+        sys.stdout.write("\n")
+    if args.show_variant:
+        print(f"variant: {result.variant}", file=sys.stderr)
+    return 0
+
+
+def cmd_router(args: argparse.Namespace, settings: Settings) -> int:
+    from mlops.services.hosting import run_router
+
+    if args.host:
+        settings = settings.model_copy(update={"router_host": args.host})
+    if args.port:
+        settings = settings.model_copy(update={"router_port": args.port})
+    return run_router(
+        settings,
+        args.runtime,
+        args.workers,
+        args.model_timeout,
+        args.health_interval,
+        args.ping_timeout,
+        log=lambda line: print(line, flush=True),
+    )
+
+
+def add_hosting_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    raw = argparse.RawDescriptionHelpFormatter
+
+    p = sub.add_parser(
+        "models",
+        help="create, list, describe or delete models (a model artifact + its server)",
+        formatter_class=raw,
+        epilog=EPILOG,
+    )
+    p.add_argument("action", nargs="?", choices=["list", "create", "describe", "delete"], default="list")
+    p.add_argument("name", nargs="?")
+    p.add_argument("--algorithm", help="a catalog algorithm that serves the model (see `mlops algorithms`)")
+    p.add_argument("--image", help="or a container image that follows the SageMaker contract (--runtime docker)")
+    p.add_argument("--model-data", help="model.tar.gz: a path, file:// or s3:// URI")
+    p.add_argument("--model-sha256", help="checked before serving; default: from the training job that made it")
+    p.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="the server's environment")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser(
+        "endpoint-configs", help="create, list, describe or delete endpoint configs", formatter_class=raw, epilog=EPILOG
+    )
+    p.add_argument("action", nargs="?", choices=["list", "create", "describe", "delete"], default="list")
+    p.add_argument("name", nargs="?")
+    p.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="name=N,model=M[,weight=W][,instances=I]",
+        help="a production variant (repeat)",
+    )
+    p.add_argument(
+        "--shadow",
+        action="append",
+        default=[],
+        metavar="name=N,model=M[,sampling=PCT][,instances=I]",
+        help="a shadow variant: gets a sampled copy of the traffic; its answers are captured, never returned",
+    )
+    p.add_argument(
+        "--capture",
+        metavar="sampling=PCT[,dest=DIR|s3://…][,mode=input+output]",
+        help="data capture (default dest HOME/capture)",
+    )
+    p.set_defaults(func=cmd_endpoint_configs)
+
+    p = sub.add_parser(
+        "endpoints",
+        help="create, update (blue/green with guardrails), re-weight, describe endpoints",
+        formatter_class=raw,
+        epilog=EPILOG,
+    )
+    p.add_argument(
+        "action",
+        nargs="?",
+        choices=["list", "create", "update", "update-weights", "describe", "delete"],
+        default="list",
+    )
+    p.add_argument("name", nargs="?")
+    p.add_argument("--config", help="endpoint config (create, update)")
+    p.add_argument("--strategy", default="all-at-once", help="update: all-at-once (default), canary or linear")
+    p.add_argument(
+        "--canary-size", help="canary: 10%% of the new fleet's capacity, or an instance count (default 10%%)"
+    )
+    p.add_argument("--linear-step", help="linear: each step's size, 10-50%% or an instance count (default 20%%)")
+    p.add_argument("--wait-interval", type=int, default=0, help="seconds each step bakes while alarms watch")
+    p.add_argument("--termination-wait", type=int, default=0, help="seconds the old fleet is kept after the shift")
+    p.add_argument("--max-timeout", type=int, help="MaximumExecutionTimeoutInSeconds: roll back past this")
+    p.add_argument("--alarm", action="append", default=[], help="an alarm of the alarms file that rolls back (repeat)")
+    p.add_argument("--alarms-file", help="default: policies/alarms.yaml")
+    p.add_argument(
+        "--retain-variant-properties",
+        action="store_true",
+        help="keep the current weights and instance counts of variants with the same names",
+    )
+    p.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME=WEIGHT[:INSTANCES]",
+        help="update-weights: a variant's new weight and/or instance count (repeat)",
+    )
+    p.add_argument("--json", action="store_true", help="describe: the whole record as JSON")
+    p.add_argument("--no-wait", action="store_true", help="return once the control process accepted the request")
+    p.set_defaults(func=cmd_endpoints)
+
+    p = sub.add_parser("invoke", help="send one request to an endpoint (as InvokeEndpoint)")
+    p.add_argument("name")
+    p.add_argument("--body", help="the request body")
+    p.add_argument("--body-file", help="or a file holding it")
+    p.add_argument("--content-type", default="text/csv")
+    p.add_argument("--accept")
+    p.add_argument("--target-variant")
+    p.add_argument("--custom-attributes")
+    p.add_argument("--inference-id")
+    p.add_argument("--show-variant", action="store_true", help="print the variant that answered (stderr)")
+    p.set_defaults(func=cmd_invoke)
+
+    p = sub.add_parser("router", help="run the endpoint router and control process in the foreground")
+    p.add_argument("--runtime", default="local", help="where model servers run: local (processes) or docker")
+    p.add_argument("--workers", type=int, default=1, help="worker processes per model-server instance")
+    p.add_argument("--model-timeout", type=float, default=60.0, help="seconds a model has to answer (default 60)")
+    p.add_argument("--health-interval", type=float, default=1.0, help="seconds between health pings (default 1)")
+    p.add_argument("--ping-timeout", type=float, default=2.0, help="seconds a /ping may take (default 2)")
+    p.add_argument("--host", help="default MLOPS_ROUTER_HOST (127.0.0.1)")
+    p.add_argument("--port", type=int, help="default MLOPS_ROUTER_PORT (8085)")
+    p.set_defaults(func=cmd_router)

@@ -1,0 +1,650 @@
+"""Monitoring records: baselines, schedules, runs, violations, alerts and retraining decisions.
+
+Where SageMaker has the concept, the names are SageMaker's. Files that Model Monitor and Clarify write
+keep their snake_case keys (``statistics.json``, ``constraints.json``, ``constraint_violations.json``,
+Clarify's ``analysis.json``), so a user's files and knowledge carry over; API-like records (schedules,
+runs) use PascalCase as DescribeMonitoringSchedule / DescribeMonitoringExecution do. Our additions are
+marked. No I/O here: computing and storing live in ``mlops.monitoring``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from mlops.core.datasets import FeatureEncoding, ProblemType
+from mlops.core.errors import ValidationError
+
+# Fields carry SageMaker's names, which are also the names of their types; the `<Name>T` aliases
+# after a class let an annotation name the type where a field of the same name shadows it.
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", ser_json_inf_nan="strings")
+
+
+class _File(BaseModel):
+    """A file a user may edit by hand: unknown keys are refused (a typo must not silently do nothing)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", ser_json_inf_nan="strings")
+
+
+class MonitoringType(StrEnum):
+    """SageMaker's DataQuality / ModelQuality / ModelBias / ModelExplainability, plus evidently's drift."""
+
+    DataQuality = "data-quality"
+    DataDrift = "data-drift"  # ours: evidently's per-feature drift tests
+    ModelQuality = "model-quality"
+    ModelBias = "bias"
+    ModelExplainability = "attribution"
+
+
+MonitoringTypeT = MonitoringType
+ALL_MONITORS: tuple[MonitoringType, ...] = tuple(MonitoringType)
+
+
+def parse_monitors(text: str) -> tuple[MonitoringType, ...]:
+    """``data-quality,data-drift,…`` (or ``all``) → monitor types, refusing unknown names."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if names == ["all"]:
+        return ALL_MONITORS
+    out: list[MonitoringType] = []
+    for name in names:
+        try:
+            out.append(MonitoringType(name))
+        except ValueError:
+            known = ", ".join(m.value for m in MonitoringType)
+            raise ValidationError("--monitors", f"unknown monitor {name!r}; known: {known} (or all)") from None
+    if not out:
+        raise ValidationError("--monitors", "name at least one monitor")
+    return tuple(dict.fromkeys(out))
+
+
+class MonitoringExecutionStatus(StrEnum):
+    Completed = "Completed"
+    CompletedWithViolations = "CompletedWithViolations"
+    Failed = "Failed"
+    Skipped = "Skipped"  # ours: not enough data for this monitor yet (e.g. no ground truth), not an error
+
+
+MonitoringExecutionStatusT = MonitoringExecutionStatus
+
+
+class Severity(StrEnum):
+    """PagerDuty's severities, most severe first."""
+
+    critical = "critical"
+    error = "error"
+    warning = "warning"
+    info = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"critical": 3, "error": 2, "warning": 1, "info": 0}[self.value]
+
+
+SeverityT = Severity
+
+
+# --- statistics.json (Model Monitor's shape) -------------------------------------------------------
+
+
+class InferredType(StrEnum):
+    Integral = "Integral"
+    Fractional = "Fractional"
+    String = "String"
+    Unknown = "Unknown"
+
+    @property
+    def numeric(self) -> bool:
+        return self in (InferredType.Integral, InferredType.Fractional)
+
+
+InferredTypeT = InferredType
+
+
+class CommonStatistics(_File):
+    num_present: int
+    num_missing: int
+
+
+class KllBucket(_File):
+    lower_bound: float
+    upper_bound: float
+    count: float
+
+
+class KllDistribution(_File):
+    buckets: tuple[KllBucket, ...] = ()
+
+
+class NumericalDistribution(_File):
+    kll: KllDistribution = Field(default_factory=KllDistribution)
+    # Ours: the values at the 0th, 1st, …, 100th percentile, from which baseline_drift_check draws the
+    # baseline's distribution function (Model Monitor keeps a KLL sketch for the same purpose).
+    quantiles: tuple[float, ...] = ()
+
+
+class NumericalStatistics(_File):
+    common: CommonStatistics
+    mean: float
+    sum: float
+    std_dev: float
+    min: float
+    max: float
+    distribution: NumericalDistribution = Field(default_factory=NumericalDistribution)
+
+
+class CategoricalBucket(_File):
+    value: str
+    count: float
+
+
+class CategoricalDistribution(_File):
+    buckets: tuple[CategoricalBucket, ...] = ()
+
+
+class StringDistribution(_File):
+    categorical: CategoricalDistribution = Field(default_factory=CategoricalDistribution)
+
+
+class StringStatistics(_File):
+    common: CommonStatistics
+    distinct_count: float
+    distribution: StringDistribution = Field(default_factory=StringDistribution)
+
+
+class FeatureStatistics(_File):
+    name: str
+    inferred_type: InferredTypeT
+    numerical_statistics: NumericalStatistics | None = None
+    string_statistics: StringStatistics | None = None
+
+    @property
+    def common(self) -> CommonStatistics | None:
+        stats = self.numerical_statistics or self.string_statistics
+        return stats.common if stats else None
+
+
+class DatasetSummary(_File):
+    item_count: int
+
+
+class DatasetStatistics(_File):
+    version: float = 0.0
+    dataset: DatasetSummary
+    features: tuple[FeatureStatistics, ...]
+
+    def feature(self, name: str) -> FeatureStatistics | None:
+        return next((f for f in self.features if f.name == name), None)
+
+
+# --- constraints.json (Model Monitor's shape) ------------------------------------------------------
+
+
+class NumConstraints(_File):
+    is_non_negative: bool = False
+    # Ours: the baseline's range; range_check flags a window whose share of values outside it exceeds
+    # monitoring_config.range_check_threshold.
+    min: float | None = None
+    max: float | None = None
+
+
+class StringConstraints(_File):
+    domains: tuple[str, ...] = ()
+
+
+class FeatureConstraints(_File):
+    name: str
+    inferred_type: InferredTypeT
+    completeness: float = Field(default=1.0, ge=0, le=1)
+    num_constraints: NumConstraints | None = None
+    string_constraints: StringConstraints | None = None
+    monitoringConfigOverrides: dict[str, float] = Field(default_factory=dict)  # Model Monitor's key
+
+
+class Switch(StrEnum):
+    Enabled = "Enabled"
+    Disabled = "Disabled"
+
+
+class ComparisonMethod(StrEnum):
+    Robust = "Robust"  # the distance must exceed the threshold and be significant at 99% (two-sample KS)
+    Simple = "Simple"  # the distance must exceed the threshold
+
+
+class CategoricalDriftMethod(StrEnum):
+    LInfinity = "LInfinity"
+
+
+class DistributionConstraints(_File):
+    perform_comparison: Switch = Switch.Enabled
+    comparison_threshold: float = Field(default=0.1, ge=0, le=1)
+    comparison_method: ComparisonMethod = ComparisonMethod.Robust
+    categorical_comparison_threshold: float = Field(default=0.1, ge=0, le=1)
+    categorical_drift_method: CategoricalDriftMethod = CategoricalDriftMethod.LInfinity
+
+
+DistributionConstraintsT = DistributionConstraints
+
+
+class MonitoringConfig(_File):
+    evaluate_constraints: Switch = Switch.Enabled
+    emit_metrics: Switch = Switch.Enabled
+    # The share of present values that must have the baseline's type / lie in the baseline's domain.
+    datatype_check_threshold: float = Field(default=1.0, ge=0, le=1)
+    domain_content_threshold: float = Field(default=1.0, ge=0, le=1)
+    distribution_constraints: DistributionConstraintsT = Field(default_factory=DistributionConstraintsT)
+    range_check_threshold: float = Field(default=0.01, ge=0, le=1)  # ours
+
+
+MonitoringConfigT = MonitoringConfig
+
+
+class DatasetConstraints(_File):
+    version: float = 0.0
+    features: tuple[FeatureConstraints, ...]
+    monitoring_config: MonitoringConfigT = Field(default_factory=MonitoringConfigT)
+
+    def feature(self, name: str) -> FeatureConstraints | None:
+        return next((f for f in self.features if f.name == name), None)
+
+
+# --- model quality (Model Monitor's shape) ---------------------------------------------------------
+
+
+class MetricValue(_File):
+    value: float
+    standard_deviation: float | None = None
+
+
+class ComparisonOperator(StrEnum):
+    LessThanThreshold = "LessThanThreshold"
+    LessThanOrEqualToThreshold = "LessThanOrEqualToThreshold"
+    GreaterThanThreshold = "GreaterThanThreshold"
+    GreaterThanOrEqualToThreshold = "GreaterThanOrEqualToThreshold"
+    DeviationGreaterThanThreshold = "DeviationGreaterThanThreshold"  # ours: |observed - baseline| > threshold
+
+    def violated(self, observed: float, threshold: float, baseline: float | None = None) -> bool:
+        if self is ComparisonOperator.LessThanThreshold:
+            return observed < threshold
+        if self is ComparisonOperator.LessThanOrEqualToThreshold:
+            return observed <= threshold
+        if self is ComparisonOperator.GreaterThanThreshold:
+            return observed > threshold
+        if self is ComparisonOperator.GreaterThanOrEqualToThreshold:
+            return observed >= threshold
+        return baseline is not None and abs(observed - baseline) > threshold
+
+
+class MetricConstraint(_File):
+    threshold: float
+    comparison_operator: ComparisonOperator
+
+
+class ModelQualityDataset(_File):
+    item_count: int
+
+
+class ModelQualityStatistics(_File):
+    version: float = 0.0
+    dataset: ModelQualityDataset
+    binary_classification_metrics: dict[str, MetricValue] | None = None
+    multiclass_classification_metrics: dict[str, MetricValue] | None = None
+    regression_metrics: dict[str, MetricValue] | None = None
+
+    @property
+    def metrics(self) -> dict[str, MetricValue]:
+        return (
+            self.binary_classification_metrics
+            or self.multiclass_classification_metrics
+            or self.regression_metrics
+            or {}
+        )
+
+
+class ModelQualityConstraints(_File):
+    version: float = 0.0
+    binary_classification_constraints: dict[str, MetricConstraint] | None = None
+    multiclass_classification_constraints: dict[str, MetricConstraint] | None = None
+    regression_constraints: dict[str, MetricConstraint] | None = None
+
+    @property
+    def constraints(self) -> dict[str, MetricConstraint]:
+        return (
+            self.binary_classification_constraints
+            or self.multiclass_classification_constraints
+            or self.regression_constraints
+            or {}
+        )
+
+
+# --- bias (Clarify's analysis.json shape) ----------------------------------------------------------
+
+
+class BiasMetric(_File):
+    name: str
+    description: str = ""
+    value: float | None  # None: undefined for this data (e.g. an empty facet)
+    # Ours: how much worse than the baseline (farther from fair) a window may be before it is a violation.
+    # None: reported, never a violation.
+    tolerance: float | None = None
+
+
+class FacetBias(_File):
+    value_or_threshold: str
+    metrics: tuple[BiasMetric, ...]
+
+    def metric(self, name: str) -> BiasMetric | None:
+        return next((m for m in self.metrics if m.name == name), None)
+
+
+class BiasMetricsSection(_File):
+    label: str
+    label_value_or_threshold: str
+    facets: dict[str, tuple[FacetBias, ...]]
+
+
+class BiasAnalysis(_File):
+    version: str = "1.0"
+    pre_training_bias_metrics: BiasMetricsSection | None = None
+    post_training_bias_metrics: BiasMetricsSection | None = None
+
+
+# --- feature attribution (Clarify's analysis.json shape) -------------------------------------------
+
+
+class GlobalShapValues(_File):
+    global_shap_values: dict[str, float]
+    expected_value: float | None = None
+
+
+class AttributionAnalysis(_File):
+    """``explanations[method][label]``: method is ``tree_shap`` or ``permutation_shap`` (ours; Clarify
+    writes ``kernel_shap``), label ``label0`` for a single output."""
+
+    version: str = "1.0"
+    explanations: dict[str, dict[str, GlobalShapValues]]
+
+    def global_values(self) -> dict[str, float]:
+        for labels in self.explanations.values():
+            for values in labels.values():
+                return dict(values.global_shap_values)
+        return {}
+
+
+# --- the baseline's manifest -----------------------------------------------------------------------
+
+
+class CapturedColumns(StrEnum):
+    """What a captured request row holds: the encoded feature vector the model reads (the platform's
+    endpoints), or the raw input columns in order."""
+
+    encoded = "encoded"
+    raw = "raw"
+
+
+CapturedColumnsT = CapturedColumns
+
+
+class MonitoringBaseline(_Record):
+    """What ``mlops monitor baseline`` made (ours; SageMaker keeps the same in its baselining job's
+    output folder). The files beside it: statistics.json, constraints.json, reference.parquet and, with a
+    model, model-quality/{statistics,constraints}.json and attribution.json."""
+
+    BaselineName: str
+    Source: str  # a dataset reference (name@version) or a file
+    CreationTime: datetime
+    Encoding: FeatureEncoding
+    Columns: tuple[str, ...]  # the monitored input columns, in request order
+    CapturedColumns: CapturedColumnsT = CapturedColumns.encoded
+    RowCount: int
+    ReferenceRows: int
+    HasLabels: bool
+    HasPredictions: bool
+    ProbabilityThreshold: float = 0.5
+    ModelDataUrl: str | None = None
+    AttributionMethod: str | None = None
+
+    @property
+    def problem_type(self) -> ProblemType:
+        return self.Encoding.ProblemType
+
+    @property
+    def label(self) -> str:
+        return self.Encoding.LabelColumn
+
+
+# --- violations, results, runs ---------------------------------------------------------------------
+
+
+class Violation(_Record):
+    """One entry of constraint_violations.json: Model Monitor's keys (feature_name, constraint_check_type,
+    description), Clarify's for bias (facet, facet_value, metric_name), plus ours: the monitor, and the
+    baseline value, observed value and threshold that decided it."""
+
+    monitoring_type: MonitoringTypeT
+    constraint_check_type: str
+    feature_name: str | None = None
+    metric_name: str | None = None
+    facet: str | None = None
+    facet_value: str | None = None
+    baseline_value: float | str | None = None
+    observed_value: float | str | None = None
+    threshold: float | str | None = None
+    description: str
+
+    @property
+    def key(self) -> str:
+        """What identifies the violation across runs (for resolving and retraining records)."""
+        parts = [self.monitoring_type.value, self.constraint_check_type]
+        parts += [p for p in (self.feature_name, self.metric_name, self.facet, self.facet_value) if p]
+        return "/".join(parts)
+
+
+class MonitorResult(_Record):
+    MonitoringType: MonitoringTypeT
+    MonitoringExecutionStatus: MonitoringExecutionStatusT
+    Violations: tuple[Violation, ...] = ()
+    Metrics: dict[str, float] = Field(default_factory=dict)
+    FailureReason: str | None = None  # why it failed or was skipped
+    Rows: int = 0  # rows evaluated
+    SampledRows: int | None = None  # rows of a sample, where the monitor samples (SHAP, the HTML report)
+    DurationSeconds: float = 0.0
+    Notes: tuple[str, ...] = ()
+
+
+class CaptureSummary(_Record):
+    """What was read from the capture files of the window (ours)."""
+
+    Files: int = 0
+    Records: int = 0
+    Rows: int = 0
+    MalformedLines: int = 0  # lines that are not capture records
+    TruncatedLines: int = 0  # a last line without its end (a file still being written or cut short)
+    UndecodableRecords: int = 0  # records whose payload could not be read as rows
+    SkippedRows: int = 0  # rows of a width other than the window's
+    Problems: tuple[str, ...] = ()
+
+
+class GroundTruthSummary(_Record):
+    Files: int = 0
+    Labels: int = 0
+    MalformedLines: int = 0
+    MatchedRows: int = 0
+    UnlabeledRows: int = 0
+    Problems: tuple[str, ...] = ()
+
+
+class RetrainDecision(_Record):
+    Retrain: bool
+    Reason: str
+    TriggeringViolation: Violation | None = None
+    Candidates: tuple[Violation, ...] = ()
+    LastTriggerTime: datetime | None = None
+    CooldownUntil: datetime | None = None
+
+
+class AlertDelivery(_Record):
+    Target: str
+    Channel: str
+    EventAction: str
+    DedupKey: str
+    Delivered: bool
+    Attempts: int
+    Error: str | None = None
+
+
+class MonitoringRun(_Record):
+    """One run of a schedule's monitors over one window (SageMaker: a monitoring execution)."""
+
+    MonitoringRunName: str
+    MonitoringScheduleName: str | None = None
+    EndpointName: str
+    BaselineName: str
+    WindowStart: datetime
+    WindowEnd: datetime
+    CreationTime: datetime
+    EndTime: datetime | None = None
+    MonitoringExecutionStatus: MonitoringExecutionStatusT
+    FailureReason: str | None = None
+    Monitors: tuple[MonitorResult, ...] = ()
+    Capture: CaptureSummary = Field(default_factory=CaptureSummary)
+    GroundTruth: GroundTruthSummary | None = None
+    ReportUri: str | None = None  # evidently's HTML report
+    ViolationsUri: str | None = None  # the JSON list of violations
+    Retrain: RetrainDecision | None = None
+    Alerts: tuple[AlertDelivery, ...] = ()
+
+    @property
+    def violations(self) -> tuple[Violation, ...]:
+        return tuple(v for m in self.Monitors for v in m.Violations)
+
+    def result(self, kind: MonitoringType) -> MonitorResult | None:
+        return next((m for m in self.Monitors if m.MonitoringType is kind), None)
+
+
+# --- schedules -------------------------------------------------------------------------------------
+
+_RATE = re.compile(r"^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$")
+_EVERY = re.compile(r"^(\d+)\s*(m|min|h|d)$")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400, "m": 60, "min": 60, "h": 3600, "d": 86400}
+
+
+def rate_expression(every: str) -> str:
+    """``1h`` / ``30m`` / ``1d`` → ``rate(1 hour)`` …; a rate(…) expression is returned as it is."""
+    text = every.strip()
+    if _RATE.match(text):
+        return text
+    m = _EVERY.match(text)
+    if not m or int(m.group(1)) < 1:
+        raise ValidationError("--every", f"{every!r}: use a count and a unit, e.g. 30m, 1h or 1d")
+    count, unit = int(m.group(1)), {"m": "minute", "min": "minute", "h": "hour", "d": "day"}[m.group(2)]
+    return f"rate({count} {unit}{'s' if count > 1 else ''})"
+
+
+class ScheduleConfig(_Record):
+    """SageMaker's ScheduleExpression; we accept ``rate(N minutes|hours|days)`` (an Airflow timedelta)."""
+
+    ScheduleExpression: str
+
+    @model_validator(mode="after")
+    def _known(self) -> ScheduleConfig:
+        if not _RATE.match(self.ScheduleExpression):
+            raise ValueError(f"ScheduleExpression {self.ScheduleExpression!r}: use rate(N minutes|hours|days)")
+        return self
+
+    @property
+    def interval(self) -> timedelta:
+        m = _RATE.match(self.ScheduleExpression)
+        assert m is not None
+        unit = m.group(2).rstrip("s")
+        return timedelta(seconds=int(m.group(1)) * _UNIT_SECONDS[unit])
+
+
+ScheduleConfigT = ScheduleConfig
+
+
+class MonitorSpec(_Record):
+    MonitoringType: MonitoringTypeT
+    Severity: SeverityT = Severity.error
+    Retrain: bool = False  # whether a violation of this monitor asks for retraining
+    # data-drift: evidently's method and threshold per column (overrides its choice by type and size)
+    DriftMethods: dict[str, str] = Field(default_factory=dict)
+    DriftThresholds: dict[str, float] = Field(default_factory=dict)
+    DriftShare: float = Field(default=0.5, gt=0, le=1)
+    # model-quality: fewer labelled rows than this and the monitor is skipped
+    MinLabeledRows: int = Field(default=100, ge=1)
+    # attribution: Clarify's nDCG threshold
+    NdcgThreshold: float = Field(default=0.9, gt=0, le=1)
+
+
+class BiasConfig(_Record):
+    """Clarify's BiasConfig: the facet (name_or_index), its sensitive values or a threshold
+    (value_or_threshold; none: every value against the rest), and the group variable for CDDL/CDDPL."""
+
+    Facet: str
+    FacetValues: tuple[str, ...] = ()
+    FacetThreshold: float | None = None
+    GroupVariable: str | None = None
+    LabelValues: tuple[str, ...] = ()  # positive labels; default: the baseline's positive class
+
+
+BiasConfigT = BiasConfig
+
+
+class MonitoringSchedule(_Record):
+    MonitoringScheduleName: str
+    EndpointName: str
+    BaselineName: str
+    ScheduleConfig: ScheduleConfigT
+    Monitors: tuple[MonitorSpec, ...] = Field(min_length=1)
+    Bias: BiasConfigT | None = None
+    GroundTruthS3Uri: str | None = None  # default: HOME/monitoring/ground-truth/ENDPOINT
+    CaptureDestination: str | None = None  # default: the endpoint's DataCaptureConfig.DestinationS3Uri
+    VariantName: str | None = None  # default: every variant of the endpoint
+    ModelDataUrl: str | None = None  # default: the endpoint's production model
+    WindowOffsetSeconds: int = Field(default=0, ge=0)  # look this far back (labels arrive late)
+    AlertTargets: tuple[str, ...] = ()
+    RetrainCooldownSeconds: int = Field(default=86400, ge=0)
+    CreationTime: datetime | None = None
+
+    def monitor(self, kind: MonitoringType) -> MonitorSpec | None:
+        return next((m for m in self.Monitors if m.MonitoringType is kind), None)
+
+    @model_validator(mode="after")
+    def _bias_needs_facet(self) -> MonitoringSchedule:
+        if self.monitor(MonitoringType.ModelBias) is not None and self.Bias is None:
+            raise ValueError("the bias monitor needs a facet (Bias.Facet, --facet)")
+        return self
+
+
+# --- alerts ----------------------------------------------------------------------------------------
+
+
+class EventAction(StrEnum):
+    """PagerDuty's event actions."""
+
+    trigger = "trigger"
+    resolve = "resolve"
+
+
+EventActionT = EventAction
+
+
+class Alert(_Record):
+    """One alert event, before a channel shapes it (webhook: as it is; Slack; PagerDuty Events v2)."""
+
+    EventAction: EventActionT
+    DedupKey: str  # one incident per endpoint and monitor
+    Severity: SeverityT
+    Summary: str
+    Source: str  # the endpoint
+    Component: str  # the monitor
+    MonitoringRunName: str
+    Timestamp: datetime
+    Violations: tuple[Violation, ...] = ()
+    ReportUri: str | None = None

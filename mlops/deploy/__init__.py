@@ -1,0 +1,1 @@
+"""Deployment guardrails: strategies (traffic steps), alarms and the blue/green Rollout."""

@@ -1,0 +1,180 @@
+"""Hosting records on disk under ``HOME/hosting``: one JSON file per model, endpoint config and
+endpoint, plus the list of running model-server instances (for the orphan reaper and restarts).
+
+Every write is a whole-file atomic replace, so a reader (the CLI, a restarted control process) never
+sees half a record. Models and endpoint configs are immutable once created (``create`` refuses an
+existing name, without a race); endpoints are written only by the control process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from mlops.core.errors import ConflictError, NotFoundError
+from mlops.core.hosting import Endpoint, EndpointConfig, Model
+
+R = TypeVar("R", bound=BaseModel)
+
+
+class InstanceRecord(BaseModel):
+    """A model-server instance the control process started (enough to stop it from anywhere)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    InstanceId: str
+    Url: str
+    Pid: int | None = None
+    ProcessStartTime: float | None = None  # guards against a recycled pid
+    ContainerId: str | None = None
+    EndpointName: str = ""
+    EndpointConfigName: str = ""
+    VariantName: str = ""
+    Role: str = "production"
+
+
+class InstanceList(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    ControlPid: int | None = None
+    ControlTag: str | None = None  # every model server of that control process carries it in its environment
+    Instances: list[InstanceRecord] = []
+
+
+def _temp(path: Path, text: str) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    return tmp
+
+
+def write_atomic(path: Path, text: str) -> None:
+    os.replace(_temp(path, text), path)
+
+
+def create_exclusive(path: Path, text: str) -> bool:
+    """Write ``path`` only if it does not exist yet (atomically); False if it does."""
+    tmp = _temp(path, text)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
+    finally:
+        os.unlink(tmp)
+    return True
+
+
+class HostingStore:
+    def __init__(self, home: Path) -> None:
+        self.root = (home / "hosting").resolve()
+
+    @property
+    def instances_path(self) -> Path:
+        return self.root / "instances.json"
+
+    @property
+    def control_path(self) -> Path:
+        return self.root / "control.json"
+
+    def _path(self, kind: str, name: str) -> Path:
+        return self.root / kind / f"{name}.json"
+
+    def _create(self, kind: str, label: str, name: str, record: BaseModel) -> None:
+        if not create_exclusive(self._path(kind, name), record.model_dump_json(indent=2)):
+            raise ConflictError(f"{label} {name!r} already exists")
+
+    def _get(self, kind: str, label: str, name: str, cls: type[R], hint: str = "") -> R:
+        path = self._path(kind, name)
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            raise NotFoundError(label, name, hint) from None
+        return cls.model_validate_json(text)
+
+    def _list(self, kind: str, cls: type[R]) -> list[R]:
+        folder = self.root / kind
+        if not folder.is_dir():
+            return []
+        out = []
+        for path in sorted(folder.glob("*.json")):
+            with contextlib.suppress(FileNotFoundError):
+                out.append(cls.model_validate_json(path.read_text()))
+        return out
+
+    def _delete(self, kind: str, label: str, name: str) -> None:
+        try:
+            self._path(kind, name).unlink()
+        except FileNotFoundError:
+            raise NotFoundError(label, name) from None
+
+    # models
+    def create_model(self, model: Model) -> Model:
+        self._create("models", "model", model.ModelName, model)
+        return model
+
+    def model(self, name: str) -> Model:
+        return self._get("models", "model", name, Model, "Create it with `mlops models create`.")
+
+    def models(self) -> list[Model]:
+        return self._list("models", Model)
+
+    def delete_model(self, name: str) -> None:
+        self._delete("models", "model", name)
+
+    # endpoint configs
+    def create_endpoint_config(self, config: EndpointConfig) -> EndpointConfig:
+        self._create("endpoint-configs", "endpoint config", config.EndpointConfigName, config)
+        return config
+
+    def endpoint_config(self, name: str) -> EndpointConfig:
+        return self._get(
+            "endpoint-configs",
+            "endpoint config",
+            name,
+            EndpointConfig,
+            "Create it with `mlops endpoint-configs create`.",
+        )
+
+    def endpoint_configs(self) -> list[EndpointConfig]:
+        return self._list("endpoint-configs", EndpointConfig)
+
+    def delete_endpoint_config(self, name: str) -> None:
+        self._delete("endpoint-configs", "endpoint config", name)
+
+    # endpoints (written by the control process only)
+    def save_endpoint(self, endpoint: Endpoint) -> Endpoint:
+        write_atomic(self._path("endpoints", endpoint.EndpointName), endpoint.model_dump_json(indent=2))
+        return endpoint
+
+    def endpoint(self, name: str) -> Endpoint:
+        return self._get("endpoints", "endpoint", name, Endpoint, "Create it with `mlops endpoints create`.")
+
+    def endpoints(self) -> list[Endpoint]:
+        return self._list("endpoints", Endpoint)
+
+    def delete_endpoint(self, name: str) -> None:
+        with contextlib.suppress(NotFoundError):
+            self._delete("endpoints", "endpoint", name)
+
+    # running instances
+    def save_instances(self, records: list[InstanceRecord], tag: str | None = None) -> None:
+        document = InstanceList(ControlPid=os.getpid(), ControlTag=tag, Instances=records)
+        write_atomic(self.instances_path, document.model_dump_json(indent=2))
+
+    def instances(self) -> list[InstanceRecord]:
+        return read_instances(self.instances_path).Instances
+
+
+def read_instances(path: Path) -> InstanceList:
+    try:
+        return InstanceList.model_validate_json(path.read_text())
+    except (FileNotFoundError, ValidationError, ValueError):
+        return InstanceList()

@@ -1,0 +1,1 @@
+"""Monitoring: baselines, five monitors over captured traffic, schedules, alerts and retraining triggers."""

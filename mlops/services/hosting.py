@@ -1,0 +1,523 @@
+"""Hosting use cases: models and endpoint configs (records in the hosting store, no process needed),
+endpoints (through the control process's API), invocations, and running the control process.
+
+Who writes what: models and endpoint configs are immutable records the CLI writes directly; endpoints
+belong to the control process (``mlops router``), which the CLI drives over its loopback control API
+(``POST /_control/{Action}``) and which persists every endpoint after every move.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError as PydanticValidationError
+
+from mlops.algorithms.catalog import AlgorithmCatalog
+from mlops.core.clock import utcnow
+from mlops.core.errors import ConflictError, MlopsError, ValidationError
+from mlops.core.hosting import (
+    Alarm,
+    AlarmDefinition,
+    AutoRollbackConfig,
+    BlueGreenUpdatePolicy,
+    CapacitySize,
+    CapacitySizeType,
+    CaptureContentTypeHeader,
+    CaptureMode,
+    CaptureOption,
+    ContainerDefinition,
+    DataCaptureConfig,
+    DeploymentConfig,
+    Endpoint,
+    EndpointConfig,
+    EndpointStatus,
+    Model,
+    ProductionVariant,
+    ShadowProductionVariant,
+    TrafficRoutingConfig,
+    TrafficRoutingConfigType,
+    hosting_arn,
+)
+from mlops.core.ids import check_name
+from mlops.deploy.alarms import load_alarms, resolve_alarms
+from mlops.hosting.store import HostingStore
+from mlops.settings import Settings
+from mlops.store.interface import open_store
+
+REPO_ALARMS = Path(__file__).resolve().parents[2] / "policies" / "alarms.yaml"
+TERMINAL = (EndpointStatus.InService, EndpointStatus.Failed)
+
+
+def _pydantic(field: str, e: PydanticValidationError) -> ValidationError:
+    item = e.errors()[0]
+    where = ".".join(str(p) for p in item["loc"])
+    return ValidationError(f"{field}.{where}" if where else field, item["msg"].removeprefix("Value error, "))
+
+
+def key_values(text: str, what: str, known: Sequence[str]) -> dict[str, str]:
+    """``a=1,b=2`` → {"a": "1", "b": "2"}, refusing keys outside ``known``."""
+    out: dict[str, str] = {}
+    for part in (p for p in text.split(",") if p.strip()):
+        key, sep, value = part.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ValidationError(what, f"{part!r} is not KEY=VALUE (in {text!r})")
+        if key not in known:
+            raise ValidationError(what, f"unknown key {key!r} in {text!r}; known: {', '.join(known)}")
+        out[key] = value.strip()
+    return out
+
+
+def _number(what: str, value: str, kind: type[int] | type[float]) -> Any:
+    try:
+        return kind(value)
+    except ValueError:
+        raise ValidationError(what, f"{value!r} is not a{'n integer' if kind is int else ' number'}") from None
+
+
+# --- models -----------------------------------------------------------------------------------------
+
+
+def artifact_sha256(settings: Settings, model_data: str) -> str | None:
+    """The sha256 the training job that produced ``model_data`` recorded, if any job did."""
+    from mlops.services.runtimes import training_runtime
+
+    wanted = {model_data, str(Path(model_data).resolve())} if "://" not in model_data else {model_data}
+    for job in training_runtime(settings, "local").list_training_jobs():
+        if job.ModelArtifacts is not None and job.ModelArtifacts.S3ModelArtifacts in wanted:
+            return job.ModelArtifactSha256
+    return None
+
+
+def create_model(
+    settings: Settings,
+    name: str,
+    model_data: str,
+    algorithm: str | None = None,
+    image: str | None = None,
+    model_sha256: str | None = None,
+    environment: dict[str, str] | None = None,
+) -> Model:
+    check_name("ModelName", name)
+    if algorithm is not None:
+        AlgorithmCatalog(settings.algorithms_dir).folder(algorithm)
+    location = model_data if "://" in model_data else str(Path(model_data).resolve())
+    if not open_store(location, settings.s3_endpoint_url).exists(location):
+        raise ValidationError("model data", f"{model_data} does not exist")
+    sha = model_sha256 or artifact_sha256(settings, location)
+    try:
+        model = Model(
+            ModelName=name,
+            ModelArn=hosting_arn("model", name),
+            PrimaryContainer=ContainerDefinition(
+                AlgorithmName=algorithm, Image=image, ModelDataUrl=location, Environment=environment or {}
+            ),
+            ModelDataSha256=sha,
+            CreationTime=utcnow(),
+        )
+    except PydanticValidationError as e:
+        raise _pydantic("model", e) from None
+    return HostingStore(settings.home).create_model(model)
+
+
+def delete_model(settings: Settings, name: str) -> None:
+    store = HostingStore(settings.home)
+    store.model(name)
+    users = [c.EndpointConfigName for c in store.endpoint_configs() if name in c.model_names]
+    if users:
+        raise ConflictError(f"model {name!r} is used by endpoint config(s) {', '.join(users)}")
+    store.delete_model(name)
+
+
+# --- endpoint configs -------------------------------------------------------------------------------
+
+VARIANT_KEYS = ("name", "model", "weight", "instances")
+SHADOW_KEYS = ("name", "model", "sampling", "instances")
+CAPTURE_KEYS = ("sampling", "dest", "mode", "csv", "json")
+
+
+def parse_variant(text: str) -> ProductionVariant:
+    """``name=blue,model=churn-v1,weight=1,instances=2``."""
+    spec = key_values(text, "--variant", VARIANT_KEYS)
+    if "name" not in spec or "model" not in spec:
+        raise ValidationError("--variant", f"{text!r} needs name=… and model=…")
+    try:
+        return ProductionVariant(
+            VariantName=check_name("VariantName", spec["name"]),
+            ModelName=spec["model"],
+            InitialVariantWeight=_number("weight", spec.get("weight", "1"), float),
+            InitialInstanceCount=_number("instances", spec.get("instances", "1"), int),
+        )
+    except PydanticValidationError as e:
+        raise _pydantic("--variant", e) from None
+
+
+def parse_shadow(text: str) -> ShadowProductionVariant:
+    """``name=green,model=churn-v2,sampling=20,instances=1`` (sampling in percent of the requests)."""
+    spec = key_values(text, "--shadow", SHADOW_KEYS)
+    if "name" not in spec or "model" not in spec:
+        raise ValidationError("--shadow", f"{text!r} needs name=… and model=…")
+    try:
+        return ShadowProductionVariant(
+            VariantName=check_name("VariantName", spec["name"]),
+            ModelName=spec["model"],
+            SamplingPercentage=_number("sampling", spec.get("sampling", "100").rstrip("%"), float),
+            InitialInstanceCount=_number("instances", spec.get("instances", "1"), int),
+        )
+    except PydanticValidationError as e:
+        raise _pydantic("--shadow", e) from None
+
+
+def parse_capture(text: str, settings: Settings) -> DataCaptureConfig:
+    """``sampling=100,dest=DIR|s3://…,mode=input+output,csv=text/csv,json=application/json``; like the
+    SageMaker SDK, CSV and JSON payloads are captured as text (``csv=``/``json=`` name their types)."""
+    spec = key_values(text, "--capture", CAPTURE_KEYS)
+    dest = spec.get("dest") or str(settings.home / "capture")
+    if "://" not in dest:
+        dest = str(Path(dest).resolve())
+    modes = []
+    for mode in spec.get("mode", "input+output").replace("|", "+").split("+"):
+        if mode.strip().lower() not in ("input", "output"):
+            raise ValidationError("--capture", f"mode {mode!r}: use input, output or input+output")
+        modes.append(CaptureOption(CaptureMode=CaptureMode(mode.strip().capitalize())))
+    try:
+        return DataCaptureConfig(
+            EnableCapture=True,
+            InitialSamplingPercentage=_number("sampling", spec.get("sampling", "100").rstrip("%"), float),
+            DestinationS3Uri=dest,
+            CaptureOptions=tuple(modes),
+            CaptureContentTypeHeader=CaptureContentTypeHeader(
+                CsvContentTypes=tuple(t for t in spec.get("csv", "text/csv").split("+") if t),
+                JsonContentTypes=tuple(
+                    t for t in spec.get("json", "application/json+application/jsonlines").split("+") if t
+                ),
+            ),
+        )
+    except PydanticValidationError as e:
+        raise _pydantic("--capture", e) from None
+
+
+def create_endpoint_config(
+    settings: Settings,
+    name: str,
+    variants: Sequence[ProductionVariant],
+    shadows: Sequence[ShadowProductionVariant] = (),
+    capture: DataCaptureConfig | None = None,
+) -> EndpointConfig:
+    check_name("EndpointConfigName", name)
+    store = HostingStore(settings.home)
+    for model_name in [v.ModelName for v in variants] + [s.ModelName for s in shadows]:
+        store.model(model_name)
+    try:
+        config = EndpointConfig(
+            EndpointConfigName=name,
+            EndpointConfigArn=hosting_arn("endpoint-config", name),
+            ProductionVariants=tuple(variants),
+            ShadowProductionVariants=tuple(shadows),
+            DataCaptureConfig=capture,
+            CreationTime=utcnow(),
+        )
+    except PydanticValidationError as e:
+        raise _pydantic("endpoint config", e) from None
+    return store.create_endpoint_config(config)
+
+
+def delete_endpoint_config(settings: Settings, name: str) -> None:
+    store = HostingStore(settings.home)
+    store.endpoint_config(name)
+    users = [e.EndpointName for e in store.endpoints() if name == e.EndpointConfigName]
+    if users:
+        raise ConflictError(f"endpoint config {name!r} is in use by endpoint(s) {', '.join(users)}")
+    store.delete_endpoint_config(name)
+
+
+# --- deployment configs -----------------------------------------------------------------------------
+
+
+def capacity(text: str, what: str) -> CapacitySize:
+    """``10%`` → CAPACITY_PERCENT 10; ``2`` → INSTANCE_COUNT 2."""
+    value = text.strip()
+    if value.endswith("%"):
+        return CapacitySize(Type=CapacitySizeType.CAPACITY_PERCENT, Value=_number(what, value[:-1], int))
+    return CapacitySize(Type=CapacitySizeType.INSTANCE_COUNT, Value=_number(what, value, int))
+
+
+def deployment_config(
+    strategy: str = "all-at-once",
+    canary_size: str | None = None,
+    linear_step: str | None = None,
+    wait_interval: int = 0,
+    termination_wait: int = 0,
+    max_timeout: int | None = None,
+    alarms: Sequence[str] = (),
+) -> DeploymentConfig:
+    kinds = {
+        "all-at-once": TrafficRoutingConfigType.ALL_AT_ONCE,
+        "canary": TrafficRoutingConfigType.CANARY,
+        "linear": TrafficRoutingConfigType.LINEAR,
+    }
+    if strategy.lower() not in kinds:
+        raise ValidationError("--strategy", f"{strategy!r}: use all-at-once, canary or linear")
+    kind = kinds[strategy.lower()]
+    try:
+        routing = TrafficRoutingConfig(
+            Type=kind,
+            WaitIntervalInSeconds=wait_interval,
+            CanarySize=capacity(canary_size or "10%", "--canary-size")
+            if kind is TrafficRoutingConfigType.CANARY
+            else None,
+            LinearStepSize=capacity(linear_step or "20%", "--linear-step")
+            if kind is TrafficRoutingConfigType.LINEAR
+            else None,
+        )
+        return DeploymentConfig(
+            BlueGreenUpdatePolicy=BlueGreenUpdatePolicy(
+                TrafficRoutingConfiguration=routing,
+                TerminationWaitInSeconds=termination_wait,
+                MaximumExecutionTimeoutInSeconds=max_timeout,
+            ),
+            AutoRollbackConfiguration=AutoRollbackConfig(Alarms=tuple(Alarm(AlarmName=a) for a in alarms))
+            if alarms
+            else None,
+        )
+    except PydanticValidationError as e:
+        raise _pydantic("DeploymentConfig", e) from None
+
+
+def default_alarms_file() -> Path:
+    local = Path("policies") / "alarms.yaml"
+    return local if local.is_file() else REPO_ALARMS
+
+
+# --- the control API --------------------------------------------------------------------------------
+
+
+class ControlProcessUnavailable(MlopsError):
+    """No control process answers on the router's address."""
+
+
+class HostingClient:
+    """The control API of a running ``mlops router``."""
+
+    def __init__(self, url: str, timeout: float = 150.0) -> None:  # a delete drains requests in flight
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> HostingClient:
+        return cls(f"http://{settings.router_host}:{settings.router_port}")
+
+    def call(self, action: str, payload: dict[str, Any] | None = None) -> Any:
+        request = urllib.request.Request(
+            f"{self.url}/_control/{action}",
+            data=json.dumps(payload or {}).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as e:
+            try:
+                body = json.loads(e.read())
+                kind, message = body.get("__type", ""), body.get("message", "")
+            except ValueError:
+                kind, message = "", f"HTTP {e.code}"
+            if e.code == 404:
+                raise MlopsError(message) from None
+            if e.code == 409:
+                raise ConflictError(message) from None
+            raise ValidationError(kind or "request", message) from None
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as e:
+            raise ControlProcessUnavailable(
+                f"no control process answers on {self.url} ({getattr(e, 'reason', e)}); start it with `mlops router`"
+            ) from None
+
+    def create_endpoint(self, name: str, config: str) -> Endpoint:
+        return Endpoint.model_validate(
+            self.call("CreateEndpoint", {"EndpointName": name, "EndpointConfigName": config})
+        )
+
+    def update_endpoint(
+        self,
+        name: str,
+        config: str,
+        deployment: DeploymentConfig | None,
+        alarms_file: Path | None = None,
+        retain_variant_properties: bool = False,
+    ) -> Endpoint:
+        definitions: tuple[AlarmDefinition, ...] = ()
+        if deployment is not None and deployment.alarm_names:
+            path = alarms_file or default_alarms_file()
+            definitions = resolve_alarms(deployment.alarm_names, load_alarms(path), str(path))
+        payload = {
+            "EndpointName": name,
+            "EndpointConfigName": config,
+            "DeploymentConfig": deployment.model_dump(mode="json") if deployment else None,
+            "RetainAllVariantProperties": retain_variant_properties,
+            "AlarmDefinitions": [a.model_dump(mode="json") for a in definitions],
+        }
+        return Endpoint.model_validate(self.call("UpdateEndpoint", payload))
+
+    def update_weights(self, name: str, weights: dict[str, float], counts: dict[str, int]) -> Endpoint:
+        items = [
+            {"VariantName": v, "DesiredWeight": weights.get(v), "DesiredInstanceCount": counts.get(v)}
+            for v in dict.fromkeys([*weights, *counts])
+        ]
+        return Endpoint.model_validate(
+            self.call(
+                "UpdateEndpointWeightsAndCapacities", {"EndpointName": name, "DesiredWeightsAndCapacities": items}
+            )
+        )
+
+    def describe(self, name: str) -> Endpoint:
+        return Endpoint.model_validate(self.call("DescribeEndpoint", {"EndpointName": name}))
+
+    def list(self) -> list[Endpoint]:
+        return [Endpoint.model_validate(e) for e in self.call("ListEndpoints")]
+
+    def delete(self, name: str) -> None:
+        self.call("DeleteEndpoint", {"EndpointName": name})
+
+    def wait(
+        self,
+        name: str,
+        until: Callable[[Endpoint], bool] = lambda e: e.EndpointStatus in TERMINAL,
+        on_change: Callable[[Endpoint], None] | None = None,
+        timeout: float = 3600.0,
+        poll_seconds: float = 0.25,
+    ) -> Endpoint:
+        deadline = time.monotonic() + timeout
+        last: tuple[object, ...] | None = None
+        while True:
+            endpoint = self.describe(name)
+            seen = (endpoint.EndpointStatus, endpoint.CurrentDeploymentStep, endpoint.EndpointConfigName)
+            if on_change is not None and seen != last:
+                on_change(endpoint)
+            last = seen
+            if until(endpoint):
+                return endpoint
+            if time.monotonic() > deadline:
+                raise MlopsError(f"endpoint {name} is still {endpoint.EndpointStatus.value} after {timeout:g}s")
+            time.sleep(poll_seconds)
+
+
+def parse_weights(items: Sequence[str]) -> tuple[dict[str, float], dict[str, int]]:
+    """``blue=0.8`` (a weight) or ``blue=0.8:3`` / ``blue=:3`` (weight and/or instance count)."""
+    weights: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise ValidationError("--variant", f"{item!r} is not VARIANT=WEIGHT[:INSTANCES]")
+        weight, _, count = value.partition(":")
+        if weight:
+            weights[name] = _number("--variant", weight, float)
+        if count:
+            counts[name] = _number("--variant", count, int)
+    return weights, counts
+
+
+def endpoint_from_store(settings: Settings, name: str) -> Endpoint:
+    """The last recorded state, for when no control process runs."""
+    return HostingStore(settings.home).endpoint(name)
+
+
+def endpoints_from_store(settings: Settings) -> list[Endpoint]:
+    return HostingStore(settings.home).endpoints()
+
+
+# --- invocations ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InvokeResult:
+    status: int
+    body: bytes
+    content_type: str
+    variant: str | None
+    error: str | None
+
+
+def invoke(
+    settings: Settings,
+    endpoint: str,
+    body: bytes,
+    content_type: str = "text/csv",
+    accept: str | None = None,
+    target_variant: str | None = None,
+    custom_attributes: str | None = None,
+    inference_id: str | None = None,
+    timeout: float = 70.0,
+) -> InvokeResult:
+    headers = {"Content-Type": content_type}
+    if accept:
+        headers["Accept"] = accept
+    if target_variant:
+        headers["X-Amzn-SageMaker-Target-Variant"] = target_variant
+    if custom_attributes:
+        headers["X-Amzn-SageMaker-Custom-Attributes"] = custom_attributes
+    if inference_id:
+        headers["X-Amzn-SageMaker-Inference-Id"] = inference_id
+    url = f"http://{settings.router_host}:{settings.router_port}/endpoints/{endpoint}/invocations"
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return InvokeResult(
+                response.status,
+                response.read(),
+                response.headers.get("Content-Type", ""),
+                response.headers.get("x-Amzn-Invoked-Production-Variant"),
+                None,
+            )
+    except urllib.error.HTTPError as e:
+        raw = e.read()
+        try:
+            message = str(json.loads(raw).get("Message", raw.decode(errors="replace")))
+        except ValueError:
+            message = raw.decode(errors="replace")
+        return InvokeResult(
+            e.code,
+            raw,
+            e.headers.get("Content-Type", ""),
+            e.headers.get("x-Amzn-Invoked-Production-Variant"),
+            f"{e.headers.get('x-amzn-ErrorType', 'HTTP ' + str(e.code))}: {message}",
+        )
+    except (urllib.error.URLError, ConnectionError) as e:
+        raise ControlProcessUnavailable(
+            f"the router does not answer on {settings.router_host}:{settings.router_port} ({getattr(e, 'reason', e)})"
+            "; start it with `mlops router`"
+        ) from None
+
+
+# --- the control process ----------------------------------------------------------------------------
+
+
+def run_router(
+    settings: Settings,
+    runtime: str = "local",
+    workers: int = 1,
+    model_timeout: float = 60.0,
+    health_interval: float = 1.0,
+    ping_timeout: float = 2.0,
+    log: Callable[[str], None] = print,
+) -> int:
+    from mlops.hosting.process import ControlOptions, run_control_process
+    from mlops.services.runtimes import server_runtime
+
+    options = ControlOptions(
+        host=settings.router_host,
+        port=settings.router_port,
+        model_timeout=model_timeout,
+        health_interval=health_interval,
+        ping_timeout=ping_timeout,
+        s3_endpoint_url=settings.s3_endpoint_url,
+    )
+    return run_control_process(settings.home, server_runtime(settings, runtime, workers), options, log)

@@ -1,0 +1,444 @@
+"""Monitoring use cases: make a baseline from a dataset, write a schedule, run a schedule's monitors over a
+window of captured traffic (then alert and decide on retraining), upload ground truth, list runs.
+
+State lives under HOME/monitoring: ``baselines/<name>/``, ``schedules/<name>.yaml``,
+``runs/<endpoint>/<run>/`` (run.json, violations.json, report.html), ``ground-truth/<endpoint>/``,
+``alerts/`` (open incidents, outbox) and ``retrain/`` (cooldown state). Alert targets: HOME/alerting.yaml.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mlops.core.clock import utcnow
+from mlops.core.errors import MlopsError, NotFoundError, ValidationError
+from mlops.core.ids import check_name
+from mlops.core.monitoring import (
+    AlertDelivery,
+    BiasConfig,
+    CapturedColumns,
+    MonitoringRun,
+    MonitoringSchedule,
+    MonitoringType,
+    MonitorSpec,
+    ScheduleConfig,
+    Severity,
+    rate_expression,
+)
+from mlops.core.training import TrainingJob
+from mlops.data import formats
+from mlops.hosting.store import HostingStore
+from mlops.monitoring import ground_truth
+from mlops.monitoring.baseline import Baseline, BaselineStore, bias_baseline, suggest_baseline
+from mlops.monitoring.models import MonitoredModel, load_model_bytes
+from mlops.monitoring.notify import Notifier
+from mlops.monitoring.notify_targets import load_alerting
+from mlops.monitoring.retrain import RetrainState, decide_for_run
+from mlops.monitoring.runner import run_monitors
+from mlops.monitoring.schedule import MonitoringWindow, load_schedules, save_schedule, window_ending
+from mlops.monitoring.window import load_capture_window
+from mlops.services.datasets import dataset_store
+from mlops.settings import Settings
+from mlops.store.interface import open_store
+
+log = logging.getLogger(__name__)
+
+
+def monitoring_home(settings: Settings) -> Path:
+    return settings.home / "monitoring"
+
+
+def baseline_store(settings: Settings) -> BaselineStore:
+    return BaselineStore(monitoring_home(settings) / "baselines")
+
+
+def schedules_dir(settings: Settings) -> Path:
+    return monitoring_home(settings) / "schedules"
+
+
+def runs_dir(settings: Settings, endpoint: str) -> Path:
+    return monitoring_home(settings) / "runs" / endpoint
+
+
+def alerting_path(settings: Settings) -> Path:
+    return settings.home / "alerting.yaml"
+
+
+def ground_truth_location(settings: Settings, endpoint: str, schedule: MonitoringSchedule | None = None) -> str:
+    if schedule is not None and schedule.GroundTruthS3Uri:
+        return schedule.GroundTruthS3Uri
+    return str(monitoring_home(settings) / "ground-truth" / endpoint)
+
+
+def parse_duration(text: str, what: str) -> timedelta:
+    """``30m`` / ``1h`` / ``2d`` / ``90s``."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    value = text.strip()
+    if len(value) < 2 or value[-1] not in units or not value[:-1].isdigit():
+        raise ValidationError(what, f"{text!r}: use a count and a unit: 90s, 30m, 1h, 2d")
+    return timedelta(seconds=int(value[:-1]) * units[value[-1]])
+
+
+# --- models ------------------------------------------------------------------------------------------
+
+
+def resolve_model_uri(settings: Settings, ref: str) -> str:
+    """A model.tar.gz location from a path or URI, a hosting model name, or a training job name."""
+    if "://" in ref or Path(ref).exists():
+        return ref if "://" in ref else str(Path(ref).resolve())
+    hosting = HostingStore(settings.home)
+    try:
+        return hosting.model(ref).PrimaryContainer.ModelDataUrl
+    except NotFoundError:
+        pass
+    job_file = settings.jobs_dir / ref / "job.json"
+    if job_file.is_file():
+        job = TrainingJob.model_validate_json(job_file.read_bytes())
+        if job.ModelArtifacts is None:
+            raise ValidationError("--model", f"training job {ref!r} has no model artifacts ({job.TrainingJobStatus})")
+        return job.ModelArtifacts.S3ModelArtifacts
+    raise ValidationError("--model", f"{ref!r} is not a file, a model (mlops models) or a training job (mlops jobs)")
+
+
+def load_model(settings: Settings, uri: str) -> MonitoredModel:
+    try:
+        data = open_store(uri, settings.s3_endpoint_url).get_bytes(uri)
+    except MlopsError:
+        raise
+    except Exception as e:
+        raise ValidationError("model", f"{uri}: could not be read ({type(e).__name__}: {e})") from None
+    return load_model_bytes(data, uri)
+
+
+def endpoint_model_uri(settings: Settings, endpoint: str, variant: str | None = None) -> str | None:
+    """The model behind the endpoint's variant (default: its production variant with the largest weight)."""
+    hosting = HostingStore(settings.home)
+    try:
+        record = hosting.endpoint(endpoint)
+        config = hosting.endpoint_config(record.EndpointConfigName)
+    except NotFoundError:
+        return None
+    variants = sorted(config.ProductionVariants, key=lambda v: -v.InitialVariantWeight)
+    chosen = next((v for v in variants if v.VariantName == variant), variants[0] if variants else None)
+    if chosen is None:
+        return None
+    return hosting.model(chosen.ModelName).PrimaryContainer.ModelDataUrl
+
+
+def endpoint_capture_destination(settings: Settings, endpoint: str) -> str | None:
+    hosting = HostingStore(settings.home)
+    try:
+        config = hosting.endpoint_config(hosting.endpoint(endpoint).EndpointConfigName)
+    except NotFoundError:
+        return None
+    return config.DataCaptureConfig.DestinationS3Uri if config.DataCaptureConfig else None
+
+
+# --- baselines -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BaselineRequest:
+    dataset: str  # a dataset name of the store, or a CSV/Parquet file
+    version: str | None = None
+    name: str | None = None  # default: the dataset's name
+    label: str | None = None  # files only: default a column named like the file, or label/target
+    model: str | None = None  # a model.tar.gz, a hosting model or a training job
+    prediction_column: str | None = None  # the file already holds the model's scores
+    probability_threshold: float = 0.5
+    captured: CapturedColumns = CapturedColumns.encoded
+    bias: BiasConfig | None = None
+    force: bool = False
+
+
+def _read_table(path: Path, label: str | None) -> tuple[pd.DataFrame, str]:
+    fmt = formats.format_of(path.name)
+    table = formats.read_files([path], [str(path)], fmt)
+    typed = formats.type_columns(table.frame, table)
+    return typed, label or formats.default_label(typed, path.stem)
+
+
+def create_baseline(settings: Settings, req: BaselineRequest) -> Baseline:
+    path = Path(req.dataset)
+    if path.is_file():
+        raw, label = _read_table(path, req.label)
+        encoding = formats.build_encoding(
+            raw.drop(columns=[req.prediction_column]) if req.prediction_column else raw, label
+        )
+        source, default_name = str(path.resolve()), path.stem
+    else:
+        if req.label:
+            raise ValidationError("--label", "a dataset of the store knows its label; --label is for files")
+        store = dataset_store(settings)
+        version = store.resolve(req.dataset, req.version)
+        raw, encoding, source, default_name = store.table(version), version.Encoding, version.ref, req.dataset
+    name = req.name or default_name
+    scores = None
+    if req.prediction_column:
+        if req.prediction_column not in raw.columns:
+            raise ValidationError("--prediction-column", f"no column {req.prediction_column!r}")
+        scores = pd.to_numeric(raw[req.prediction_column], errors="coerce").to_numpy(dtype=np.float64)
+    model_uri = resolve_model_uri(settings, req.model) if req.model else None
+    model = load_model(settings, model_uri) if model_uri else None
+    baseline = suggest_baseline(
+        name,
+        raw,
+        encoding,
+        source,
+        model=model,
+        scores=scores,
+        probability_threshold=req.probability_threshold,
+        captured=req.captured,
+        model_data_url=model_uri,
+    )
+    if req.bias is not None:
+        baseline = replace(baseline, bias={req.bias.Facet: bias_baseline(baseline, req.bias)})
+    return baseline_store(settings).save(baseline, overwrite=req.force)
+
+
+# --- schedules -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScheduleRequest:
+    endpoint: str
+    every: str = "1h"
+    monitors: tuple[MonitoringType, ...] = tuple(MonitoringType)
+    name: str | None = None
+    baseline: str | None = None
+    facet: str | None = None
+    facet_values: tuple[str, ...] = ()
+    facet_threshold: float | None = None
+    group_variable: str | None = None
+    label: str | None = None
+    label_values: tuple[str, ...] = ()
+    ground_truth: str | None = None
+    alert: tuple[str, ...] = ()
+    retrain: tuple[MonitoringType, ...] = ()
+    severity: dict[MonitoringType, Severity] = field(default_factory=dict)
+    cooldown: str = "24h"
+    capture: str | None = None
+    model: str | None = None
+    offset: str | None = None
+    drift_methods: dict[str, str] = field(default_factory=dict)
+
+
+def _default_baseline(settings: Settings) -> str:
+    names = baseline_store(settings).names()
+    if len(names) == 1:
+        return names[0]
+    raise ValidationError(
+        "--baseline",
+        f"name the baseline ({', '.join(names)})" if names else "no baseline yet: `mlops monitor baseline`",
+    )
+
+
+def create_schedule(settings: Settings, req: ScheduleRequest) -> tuple[MonitoringSchedule, Path]:
+    check_name("EndpointName", req.endpoint)
+    baseline = baseline_store(settings).load(req.baseline or _default_baseline(settings))
+    manifest = baseline.manifest
+    if req.label and req.label != manifest.label:
+        raise ValidationError("--label", f"baseline {manifest.BaselineName!r} was made with label {manifest.label!r}")
+    bias = None
+    if MonitoringType.ModelBias in req.monitors or req.facet:
+        if not req.facet:
+            raise ValidationError("--facet", "the bias monitor needs the facet column (--facet COLUMN)")
+        bias = BiasConfig(
+            Facet=req.facet,
+            FacetValues=req.facet_values,
+            FacetThreshold=req.facet_threshold,
+            GroupVariable=req.group_variable,
+            LabelValues=req.label_values,
+        )
+    targets = tuple(t for item in req.alert for t in item.split(",") if t)
+    if targets:
+        load_alerting(alerting_path(settings)).channels(targets)  # unknown targets fail now, not at 3 a.m.
+    specs = tuple(
+        MonitorSpec(
+            MonitoringType=kind,
+            Retrain=kind in req.retrain,
+            Severity=req.severity.get(kind, Severity.error),
+            DriftMethods=req.drift_methods if kind is MonitoringType.DataDrift else {},
+        )
+        for kind in req.monitors
+    )
+    schedule = MonitoringSchedule(
+        MonitoringScheduleName=check_name("--name", req.name or req.endpoint),
+        EndpointName=req.endpoint,
+        BaselineName=manifest.BaselineName,
+        ScheduleConfig=ScheduleConfig(ScheduleExpression=rate_expression(req.every)),
+        Monitors=specs,
+        Bias=bias,
+        GroundTruthS3Uri=req.ground_truth,
+        CaptureDestination=req.capture,
+        ModelDataUrl=resolve_model_uri(settings, req.model) if req.model else None,
+        WindowOffsetSeconds=int(parse_duration(req.offset, "--offset").total_seconds()) if req.offset else 0,
+        AlertTargets=targets,
+        RetrainCooldownSeconds=int(parse_duration(req.cooldown, "--cooldown").total_seconds()),
+        CreationTime=utcnow(),
+    )
+    if bias is not None and MonitoringType.ModelBias in req.monitors and bias.Facet not in baseline.bias:
+        baseline_store(settings).save_bias(manifest.BaselineName, bias.Facet, bias_baseline(baseline, bias))
+    elif bias is not None and bias.Facet not in manifest.Columns:
+        bias_baseline(baseline, bias)  # raises the missing-facet message
+    return schedule, save_schedule(schedules_dir(settings), schedule)
+
+
+def list_schedules(settings: Settings) -> list[MonitoringSchedule]:
+    return load_schedules(schedules_dir(settings))
+
+
+def get_schedule(settings: Settings, name: str) -> MonitoringSchedule:
+    schedules = list_schedules(settings)
+    found = [s for s in schedules if s.MonitoringScheduleName == name] or [
+        s for s in schedules if s.EndpointName == name
+    ]
+    if not found:
+        raise NotFoundError(
+            "monitoring schedule", name, "Create one with `mlops monitor schedule ENDPOINT --every 1h --monitors …`."
+        )
+    if len(found) > 1:
+        raise ValidationError("schedule", f"endpoint {name!r} has several schedules: name one of "
+                              f"{', '.join(s.MonitoringScheduleName for s in found)}")  # fmt: skip
+    return found[0]
+
+
+# --- runs ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    html: bool = True
+    alerts: bool = True
+    retrain: bool = True
+    now: datetime | None = None
+
+
+def _model_for(
+    settings: Settings, schedule: MonitoringSchedule, baseline: Baseline
+) -> tuple[MonitoredModel | None, str]:
+    uri = schedule.ModelDataUrl or endpoint_model_uri(settings, schedule.EndpointName, schedule.VariantName)
+    uri = uri or baseline.manifest.ModelDataUrl
+    if not uri:
+        return None, "no model known for the endpoint"
+    try:
+        return load_model(settings, uri), uri
+    except MlopsError as e:
+        return None, str(e)
+
+
+def run_schedule(
+    settings: Settings, schedule: MonitoringSchedule, window: MonitoringWindow, req: RunRequest | None = None
+) -> MonitoringRun:
+    req = req or RunRequest()
+    baseline = baseline_store(settings).load(schedule.BaselineName)
+    dest = schedule.CaptureDestination or endpoint_capture_destination(settings, schedule.EndpointName)
+    if not dest:
+        raise ValidationError(
+            "capture",
+            f"endpoint {schedule.EndpointName!r} has no data capture configured; enable it on its endpoint config "
+            "(--capture) or give the schedule a capture destination",
+        )
+    kinds = {m.MonitoringType for m in schedule.Monitors}
+    needs_model = kinds & {MonitoringType.ModelExplainability, MonitoringType.ModelBias, MonitoringType.ModelQuality}
+    model, model_note = _model_for(settings, schedule, baseline) if needs_model else (None, "")
+    data = load_capture_window(
+        dest, schedule.EndpointName, window.start, window.end, baseline.manifest, schedule.VariantName,
+        settings.s3_endpoint_url,
+    )  # fmt: skip
+    if kinds & {MonitoringType.ModelQuality, MonitoringType.ModelBias} and data.rows:
+        location = ground_truth_location(settings, schedule.EndpointName, schedule)
+        truth = ground_truth.read(location, since=window.start, s3_endpoint_url=settings.s3_endpoint_url)
+        data = ground_truth.join(data, truth, baseline.manifest.Encoding)
+    run_name = window.run_name(schedule.EndpointName)
+    out_dir = runs_dir(settings, schedule.EndpointName) / run_name
+    run = run_monitors(
+        data,
+        baseline,
+        schedule.Monitors,
+        endpoint=schedule.EndpointName,
+        run_name=run_name,
+        schedule_name=schedule.MonitoringScheduleName,
+        model=model,
+        bias_config=schedule.Bias,
+        out_dir=out_dir,
+        html=req.html,
+        capture_location=dest,
+    )
+    if model is None and MonitoringType.ModelExplainability in kinds and model_note:
+        log.warning("attribution monitor without a model: %s", model_note)
+    update: dict[str, object] = {}
+    if req.retrain:
+        update["Retrain"] = decide_for_run(run, schedule, RetrainState(monitoring_home(settings) / "retrain"), req.now)
+    if req.alerts:
+        try:
+            notifier = Notifier(load_alerting(alerting_path(settings)), monitoring_home(settings) / "alerts")
+            update["Alerts"] = notifier.notify(run, schedule)
+        except MlopsError as e:  # a broken alerting.yaml must not lose the run's findings
+            log.error("alerts for %s not sent: %s", run.MonitoringRunName, e)
+            failed = AlertDelivery(Target=",".join(schedule.AlertTargets), Channel="-", EventAction="-",
+                                   DedupKey="-", Delivered=False, Attempts=0, Error=str(e))  # fmt: skip
+            update["Alerts"] = (failed,)
+    run = run.model_copy(update=update)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "run.json").write_text(run.model_dump_json(indent=2, exclude_none=True) + "\n")
+    return run
+
+
+def run_now(
+    settings: Settings, name: str, length: str = "1h", end: datetime | None = None, req: RunRequest | None = None
+) -> MonitoringRun:
+    """``mlops monitor run``: the window of ``length`` that ends now (or at ``end``)."""
+    schedule = get_schedule(settings, name)
+    window = window_ending((end or utcnow()).astimezone(UTC), parse_duration(length, "--window"))
+    return run_schedule(settings, schedule, window, req)
+
+
+def list_runs(settings: Settings, endpoint: str) -> list[MonitoringRun]:
+    folder = runs_dir(settings, endpoint)
+    if not folder.is_dir():
+        return []
+    runs = [MonitoringRun.model_validate_json(p.read_bytes()) for p in folder.glob("*/run.json")]
+    return sorted(runs, key=lambda r: (r.WindowEnd, r.CreationTime))
+
+
+# --- ground truth ----------------------------------------------------------------------------------
+
+
+def captured_ids(settings: Settings, endpoint: str, dest: str, days: int) -> set[str]:
+    from mlops.serving.capture import read_capture
+
+    end = utcnow() + timedelta(hours=1)
+    ids: set[str] = set()
+    for record in read_capture(
+        dest, endpoint, end - timedelta(days=days), end, s3_endpoint_url=settings.s3_endpoint_url
+    ):
+        ids.add(record.eventMetadata.inferenceId or record.eventMetadata.eventId)
+    return ids
+
+
+def upload_ground_truth(
+    settings: Settings, endpoint: str, file: Path, keep_unknown: bool = False, check_days: int = 30
+) -> ground_truth.Upload:
+    """Store the labels of ``file`` for ``endpoint``; labels for inference ids never captured (in the last
+    ``check_days``) are refused unless ``keep_unknown``."""
+    if not file.is_file():
+        raise ValidationError("labels", f"{file} is not a file")
+    schedule = next((s for s in list_schedules(settings) if s.EndpointName == endpoint), None)
+    dest = (schedule.CaptureDestination if schedule else None) or endpoint_capture_destination(settings, endpoint)
+    known = captured_ids(settings, endpoint, dest, check_days) if dest else None
+    location = ground_truth_location(settings, endpoint, schedule)
+    return ground_truth.upload(
+        file.read_bytes(), location, str(file), known, keep_unknown, s3_endpoint_url=settings.s3_endpoint_url
+    )
+
+
+def describe_json(run: MonitoringRun) -> str:
+    return json.dumps(run.model_dump(mode="json", exclude_none=True), indent=2)

@@ -1,0 +1,1 @@
+"""Serving: the endpoint router (InvokeEndpoint-compatible), shadow variants, data capture and metrics."""
