@@ -1,12 +1,19 @@
 """SageMaker's ``TrainingJobEarlyStoppingType=Auto``: the median stopping rule.
 
-The rule (Golovin et al., "Google Vizier", 2017, which SageMaker documents as its own): a running job that
-reports its objective at step s is stopped when its **best** value up to s is strictly worse than the
-**median of the running averages** of the earlier jobs, each averaged over its values reported at steps
-<= s. "Earlier jobs" are finished ones (completed or stopped, not failed) whose reports reach step s,
-so a job is only compared with jobs that trained at least as long. Nothing is stopped until at least
-``min_jobs`` such jobs exist (default 5: the median of fewer is too noisy to act on), nor before
-``min_step``. Values are compared as losses, so the objective's direction is honoured.
+SageMaker documents the rule as: stop a job when its objective at the current epoch is worse than the
+median of the running averages of the objective of previous training jobs up to the same epoch. We apply
+Google Vizier's form of it (Golovin et al. 2017), which compares the job's **best** value so far rather
+than its latest, so a single noisy report does not end a job that was doing well:
+
+* a running job reporting at step s is stopped when its best loss over its reports at steps <= s is
+  strictly worse than the **median of the running averages** of the earlier jobs, each averaged over its
+  reports at steps <= s;
+* "earlier jobs" are finished ones (completed or stopped, not failed) whose reports reach step s, so a
+  job is only compared with jobs that trained at least as long;
+* nothing is stopped until at least ``min_jobs`` such jobs exist (default 5: the median of fewer is too
+  noisy to act on), nor before ``min_step``; a non-finite report stops the job.
+
+Values are compared as losses, so the objective's direction is honoured.
 """
 
 from __future__ import annotations

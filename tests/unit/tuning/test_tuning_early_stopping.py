@@ -56,5 +56,6 @@ def test_minimum_step_and_settings(minimize):
     _finish(rule, "a", [1.0, 1.0, 1.0])
     assert not rule.should_stop("b", 2, 5.0)
     assert rule.should_stop("b", 3, 5.0)
+    assert rule.should_stop("diverged", 1, float("nan"))
     with pytest.raises(ValidationError, match="min_jobs"):
         MedianStoppingRule(minimize, min_jobs=0)
