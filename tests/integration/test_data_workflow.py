@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import numpy as np
 import pandas as pd
 import pytest
-from moto.server import ThreadedMotoServer
 
 from mlops.cli import main
 from mlops.contract.csv_format import read_csv
@@ -23,8 +21,8 @@ from mlops.core.errors import ConflictError, NotFoundError, ValidationError
 from mlops.data import formats
 from mlops.data.churn_sample import DemoFiles
 from mlops.data.dataset_store import DatasetStore
-from mlops.runtime.health import free_port
 from mlops.services import datasets as ds
+from tests.conftest import make_bucket
 
 pytestmark = pytest.mark.integration
 
@@ -34,23 +32,9 @@ def store(tmp_path: Path) -> DatasetStore:
     return DatasetStore(tmp_path / "datasets")
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    keys = ("AWS_ENDPOINT_URL_S3", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
-    saved = {k: os.environ.get(k) for k in keys}
-    os.environ.update(dict(zip(keys, (endpoint, "testing", "testing", "us-east-1"), strict=True)))
-    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="datasets")
-    yield endpoint
-    server.stop()
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+@pytest.fixture(scope="module", autouse=True)
+def _bucket(s3_endpoint: str) -> str:
+    return make_bucket(s3_endpoint, "datasets")
 
 
 def test_identical_bytes_are_the_same_version_and_new_bytes_the_next(store: DatasetStore, churn: DemoFiles,

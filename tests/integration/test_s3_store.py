@@ -3,52 +3,25 @@ its channel from s3:// and writes its model.tar.gz to s3://."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from mlops.algorithms.catalog import AlgorithmCatalog
 from mlops.core.errors import NotFoundError
 from mlops.core.training import TrainingJobStatus
 from mlops.data.churn_sample import DemoFiles
-from mlops.runtime.health import free_port
 from mlops.runtime.local_process import LocalProcessRuntime
 from mlops.runtime.local_server import fetch_model
 from mlops.services.training import TrainingInput, train
 from mlops.settings import Settings
 from mlops.store import open_store
+from tests.conftest import make_bucket
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    saved = {
-        k: os.environ.get(k)
-        for k in ("AWS_ENDPOINT_URL_S3", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
-    }
-    os.environ.update(
-        {
-            "AWS_ENDPOINT_URL_S3": endpoint,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-        }
-    )
-    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="mlops-test")
-    yield endpoint
-    server.stop()
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+@pytest.fixture(scope="module", autouse=True)
+def _bucket(s3_endpoint: str) -> str:
+    return make_bucket(s3_endpoint, "mlops-test")
 
 
 def test_put_get_list_over_http(s3_endpoint: str, tmp_path: Path) -> None:
