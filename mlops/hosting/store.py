@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from mlops.core import files
 from mlops.core.errors import ConflictError, NotFoundError
+from mlops.core.files import temp_beside
 from mlops.core.hosting import Endpoint, EndpointConfig, Model
 
 R = TypeVar("R", bound=BaseModel)
@@ -46,23 +47,13 @@ class InstanceList(BaseModel):
     Instances: list[InstanceRecord] = []
 
 
-def _temp(path: Path, text: str) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    return tmp
-
-
 def write_atomic(path: Path, text: str) -> None:
-    os.replace(_temp(path, text), path)
+    files.write_atomic(path, text, durable=True)
 
 
 def create_exclusive(path: Path, text: str) -> bool:
     """Write ``path`` only if it does not exist yet (atomically); False if it does."""
-    tmp = _temp(path, text)
+    tmp = temp_beside(path, text, durable=True)
     try:
         os.link(tmp, path)
     except FileExistsError:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops.core.clock import utcnow
+from mlops.core.files import write_atomic
 from mlops.core.monitoring import (
     Alert,
     AlertDelivery,
@@ -91,10 +92,7 @@ class Notifier:
 
     def _save_incidents(self, endpoint: str, incidents: dict[str, Any]) -> None:
         path = self._incidents_path(endpoint)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(incidents, indent=2))
-        tmp.replace(path)
+        write_atomic(path, json.dumps(incidents, indent=2))
 
     def alerts_for(self, run: MonitoringRun, schedule: MonitoringSchedule) -> list[Alert]:
         """The alerts this run calls for, updating the open incidents."""
@@ -198,10 +196,7 @@ class Notifier:
         return entries
 
     def _save_outbox(self, entries: list[dict[str, Any]]) -> None:
-        self.outbox_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.outbox_path.with_name(f".{self.outbox_path.name}.tmp")
-        tmp.write_text("".join(json.dumps(e) + "\n" for e in entries))
-        tmp.replace(self.outbox_path)
+        write_atomic(self.outbox_path, "".join(json.dumps(e) + "\n" for e in entries))
 
     def _record(self, channel: Channel, alert: Alert, result: Attempt) -> AlertDelivery:
         return AlertDelivery(

@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import ValidationError as PydanticValidationError
 
 from mlops.core.clock import utcnow
+from mlops.core.files import write_atomic
 from mlops.core.monitoring import MonitoringRun, MonitoringSchedule, RetrainDecision, Violation
 
 log = logging.getLogger(__name__)
@@ -76,10 +77,7 @@ class RetrainState:
 
     def record(self, endpoint: str, decision: RetrainDecision) -> None:
         path = self.path(endpoint)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(decision.model_dump(mode="json", exclude_none=True), indent=2))
-        tmp.replace(path)
+        write_atomic(path, json.dumps(decision.model_dump(mode="json", exclude_none=True), indent=2))
 
 
 def decide_for_run(

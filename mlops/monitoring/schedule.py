@@ -26,6 +26,7 @@ import yaml
 from pydantic import ValidationError as PydanticValidationError
 
 from mlops.core.errors import ConflictError, ValidationError
+from mlops.core.files import write_atomic
 from mlops.core.ids import check_name
 from mlops.core.monitoring import MonitoringSchedule
 
@@ -127,7 +128,5 @@ def dump_schedule(schedule: MonitoringSchedule) -> str:
 def save_schedule(folder: Path, schedule: MonitoringSchedule) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{schedule.MonitoringScheduleName}.yaml"
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(dump_schedule(schedule))
-    tmp.replace(path)
+    write_atomic(path, dump_schedule(schedule))
     return path

@@ -3,11 +3,13 @@ translated into the platform's (NotFoundError, ConflictError, ValidationError)."
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import logging
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 from mlops.core.errors import ConflictError, MlopsError, NotFoundError, RuntimeUnavailableError, ValidationError
@@ -32,8 +34,30 @@ def client(uri: str) -> Any:
     for name, level in _QUIET.items():  # after the import: mlflow's logging setup resets its children
         logging.getLogger(name).setLevel(level)
 
-    with translated(f"tracking store {redact(uri)}"):
-        return MlflowClient(tracking_uri=uri, registry_uri=uri)
+    with translated(f"tracking store {redact(uri)}"), _first_use_lock(uri):
+        mlflow_client = MlflowClient(tracking_uri=uri, registry_uri=uri)  # creates the tracking store's tables
+        mlflow_client.search_registered_models(max_results=1)  # and the registry store's, inside the lock
+        return mlflow_client
+
+
+def _first_use_lock(uri: str) -> Any:
+    """An exclusive lock beside a SQLite store for the time MLflow creates or migrates its tables: two
+    processes opening a new store at once (parallel DAG runs, say) would otherwise both run the
+    migrations and one fail with "duplicate column name". Server stores need no lock here."""
+    if not uri.startswith("sqlite:///") or uri == "sqlite:///:memory:":
+        return nullcontext()
+    return _file_lock(Path(uri.removeprefix("sqlite:///")).with_suffix(".lock"))
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def redact(uri: str) -> str:

@@ -5,21 +5,12 @@ reader never sees half a record and a record survives the death of whoever launc
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 
 from mlops.core.errors import ConflictError, NotFoundError
+from mlops.core.files import write_atomic
 from mlops.core.training import MetricData, TrainingJob, TrainingJobRequest
-
-
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 class JobStore:

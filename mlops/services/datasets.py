@@ -30,6 +30,7 @@ from mlops.core.datasets import (
     SplitRatios,
 )
 from mlops.core.errors import ConflictError, ValidationError
+from mlops.core.files import write_atomic
 from mlops.core.ids import check_name
 from mlops.data import formats, splits
 from mlops.data.dataset_store import DatasetStore
@@ -352,9 +353,7 @@ def baseline(
     if path.exists() and not force:
         raise ConflictError(f"{path} exists (edit it by hand, or pass --force to suggest it again)")
     suite = suggest_suite(store.table(version), version, tolerance, row_tolerance)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(suite, indent=2, default=str) + "\n")
-    tmp.replace(path)
+    write_atomic(path, json.dumps(suite, indent=2, default=str) + "\n")
     return path, suite
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from mlops.core.errors import ConflictError, NotFoundError
+from mlops.core.files import write_atomic
 from mlops.core.tuning_job import TuningJob, TuningJobRequest
-from mlops.runtime.job_store import write_atomic
 
 
 class TuningJobStore:

@@ -302,3 +302,47 @@ def test_evaluation_is_stored_with_the_version(backend: Backend, trained: Traine
     assert listed == {f"evaluation/version-{version}/metrics.json", f"evaluation/version-{version}/roc.png"}
     assert backend.tracker.get_run(run_id).Metrics["test:auc"] == pytest.approx(metrics.Metrics["auc"])
     assert backend.registry.describe_model_package(group, version).ModelMetrics == metrics
+
+
+_FIRST_USE = """
+import sys
+from mlops.registry.mlflow_client import client
+from mlops.registry.mlflow_registry import MlflowModelRegistry
+from mlops.core.errors import NotFoundError
+import mlflow.store.tracking.sqlalchemy_store, mlflow.store.model_registry.sqlalchemy_store  # noqa: E401
+print("ready", flush=True)
+sys.stdin.readline()  # every process waits here, then all open the new store at once
+registry = MlflowModelRegistry(sys.argv[1])
+try:
+    registry.describe_model_package_group("churn")
+except NotFoundError:
+    pass
+client(sys.argv[1]).search_experiments(max_results=1)
+print("ok")
+"""
+
+
+def test_processes_opening_a_new_sqlite_store_together_all_succeed(tmp_path: Path) -> None:
+    """Parallel DAG runs open the embedded store for the first time together: MLflow creates its tables
+    on first use, and two processes doing it at once used to fail one with "duplicate column name"."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", _FIRST_USE, uri],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    for process in processes:  # past the imports
+        assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+    for process in processes:
+        assert process.stdin is not None
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    results = [process.communicate(timeout=300) for process in processes]
+    for process, (out, err) in zip(processes, results, strict=True):
+        assert process.returncode == 0 and out.strip() == "ok", err[-2000:]
+    assert MlflowModelRegistry(uri).list_model_package_groups() == []
