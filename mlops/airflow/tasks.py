@@ -1,0 +1,130 @@
+"""The callables of the DAGs' TaskFlow tasks. Each reads what Airflow gives it (params, upstream
+results), calls one step of ``mlops.airflow.steps`` / ``deploy_steps`` and returns a JSON-able dict.
+Errors a retry cannot fix fail the task at once with the platform's message (``final_errors``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import get_current_context
+
+from mlops.airflow import deploy_steps, report, steps
+from mlops.airflow.context import pull
+from mlops.airflow.failures import final_errors
+from mlops.airflow.request import DeploymentRequest, TrainingRequest, check_deployment, parse_training_request
+from mlops.settings import load_settings
+
+TRAINING_TASKS = ("tune", "train")
+
+
+def check_inputs() -> dict[str, Any]:
+    """The first task: the whole form checked before anything runs."""
+    params = dict(get_current_context()["params"])
+    with final_errors():
+        return parse_training_request(params, load_settings()).as_dict()
+
+
+def ingest(request: dict[str, Any]) -> dict[str, Any]:
+    with final_errors():
+        return steps.ingest_dataset(load_settings(), TrainingRequest.from_dict(request))
+
+
+def validate(dataset: dict[str, Any]) -> dict[str, Any]:
+    with final_errors():
+        return steps.validate_dataset(load_settings(), dataset)
+
+
+def split(request: dict[str, Any], dataset: dict[str, Any]) -> dict[str, Any]:
+    with final_errors():
+        return steps.split_dataset(load_settings(), TrainingRequest.from_dict(request), dataset)
+
+
+def choose_training(request: dict[str, Any]) -> str:
+    return "tune" if TrainingRequest.from_dict(request).tuned else "train"
+
+
+def register(request: dict[str, Any], dataset: dict[str, Any], split: dict[str, Any]) -> dict[str, Any]:
+    trained = pull(get_current_context(), *TRAINING_TASKS)
+    with final_errors():
+        return steps.register_candidate(load_settings(), TrainingRequest.from_dict(request), dataset, split, trained)
+
+
+def evaluate(candidate: dict[str, Any], split: dict[str, Any], validation: dict[str, Any]) -> dict[str, Any]:
+    trained = pull(get_current_context(), *TRAINING_TASKS)
+    with final_errors():
+        return steps.evaluate_candidate(load_settings(), candidate, split, validation, trained)
+
+
+def policy_gate(request: dict[str, Any], evaluation: dict[str, Any], validation: dict[str, Any]) -> dict[str, Any]:
+    """The promotion policy; on success also the approval's subject and body."""
+    trained = pull(get_current_context(), *TRAINING_TASKS) or {}
+    with final_errors():
+        gate = steps.policy_gate(load_settings(), TrainingRequest.from_dict(request), evaluation, validation)
+    return {
+        **gate,
+        "group": evaluation["group"],
+        "version": evaluation["version"],
+        "deployment": request["deployment"],
+        "subject": report.approval_subject(evaluation, gate),
+        "body": report.approval_body(request, trained, evaluation, gate),
+    }
+
+
+def smoke_test(deployment: dict[str, Any], split: dict[str, Any]) -> dict[str, Any]:
+    requests = int(get_current_context()["params"].get("smoke_requests", 300) or 0)
+    with final_errors():
+        return deploy_steps.smoke_test(load_settings(), deployment["endpoint"], split["test"], requests)
+
+
+def summary(
+    request: dict[str, Any],
+    dataset: dict[str, Any],
+    validation: dict[str, Any],
+    split: dict[str, Any],
+    evaluation: dict[str, Any],
+) -> dict[str, Any]:
+    """The run's outcome in one record (also printed to the task log): approved or rejected, what was
+    deployed where, the smoke test."""
+    context = get_current_context()
+    result = {
+        "dataset": f"{dataset['dataset']} version {dataset['version_number']} ({dataset['rows']} rows), "
+        f"split {split['split_id']} {split['rows']}",
+        "validation": validation,
+        "trained": pull(context, *TRAINING_TASKS),
+        "evaluation": evaluation,
+        "decision": pull(context, "approval"),
+        "deployment": pull(context, "deploy"),
+        "smoke_test": pull(context, "smoke_test"),
+        "request": request,
+    }
+    result["text"] = report.summary_text(result)
+    print(result["text"], flush=True)
+    return result
+
+
+# ------------------------------------------------------------------------------------- deployment DAG
+
+
+def check_deployment_inputs() -> dict[str, Any]:
+    """The deployment DAG's first task: the form checked and the version resolved (it must be Approved)."""
+    params = dict(get_current_context()["params"])
+    settings = load_settings()
+    with final_errors():
+        deployment: DeploymentRequest = check_deployment(params)
+        group = str(params.get("model_group") or "churn")
+        version = deploy_steps.approved_version(settings, group, params.get("model_version"))
+    return {"group": group, "version": version, "deployment": deployment.as_dict()}
+
+
+def deployment_smoke_test(deployment: dict[str, Any]) -> dict[str, Any]:
+    """The deployment DAG's smoke test: rows of the test split the version was trained on."""
+    from mlops.services.datasets import dataset_store
+    from mlops.services.registry import held_out_test_file, open_registry
+
+    context = get_current_context()
+    requests = int(context["params"].get("smoke_requests", 300) or 0)
+    settings = load_settings()
+    with final_errors():
+        package = open_registry(settings).describe_model_package(deployment["group"], deployment["version"])
+        test_csv = held_out_test_file(package, dataset_store(settings))
+        return deploy_steps.smoke_test(settings, deployment["endpoint"], str(test_csv), requests)
