@@ -10,10 +10,11 @@ LOCK_DATE := 2026-06-05
 # uv does not read pip's configuration; hand it the same extra wheel locations (e.g. a local CPU build of torch).
 export UV_FIND_LINKS ?= $(shell pip config get global.find-links 2>/dev/null || python3 -m pip config get global.find-links 2>/dev/null)
 
-.PHONY: install demo test lint typecheck unit engine images lock clean help
+.PHONY: install demo up browser test lint typecheck unit engine images lock clean help
 
 help:
-	@echo "make demo   - train and evaluate the built-in algorithms on the bundled churn data (embedded default)"
+	@echo "make demo   - the training pipeline end to end in Airflow on the embedded default (no manual step)"
+	@echo "make up     - Airflow, the MLflow UI and the endpoint router in the foreground"
 	@echo "make test   - install everything and run linters, type checks and the whole test suite"
 	@echo "make engine - install and start a local Docker engine (root)"
 	@echo "make images - build every algorithm's image (offline, incremental)"
@@ -29,7 +30,13 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	touch $@
 
 demo: install
-	$(VENV)/bin/mlops demo
+	$(PY) -m mlops.airflow.demo
+
+up: install
+	$(PY) -m mlops.airflow.up
+
+browser:
+	bash infra/airflow/ensure-chromium.sh
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -45,6 +52,7 @@ images: install
 
 test: install lint typecheck
 	-bash infra/docker/ensure-engine.sh
+	-bash infra/airflow/ensure-chromium.sh
 	if docker info >/dev/null 2>&1; then $(VENV)/bin/mlops images build xgboost byoc-example; fi
 	$(PY) -m pytest -q
 
