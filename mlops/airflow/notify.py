@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-import urllib.request
 from typing import Any
 
 from airflow.sdk import BaseNotifier
+
+from mlops.monitoring.notify import post_json
 
 CONNECTION_ID = "mlops_alerts"
 URL_ENV = "MLOPS_ALERT_WEBHOOK_URL"
@@ -73,12 +74,8 @@ class WebhookNotifier(BaseNotifier):
         if not url:
             self.log.info("no alert webhook (connection %s or %s): alert only logged", self.connection_id, URL_ENV)
             return
-        request = urllib.request.Request(
-            url, data=json.dumps(payload).encode(), method="POST", headers={"Content-Type": "application/json"}
-        )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                self.log.info("alert sent to the webhook: HTTP %s", response.status)
+            self.log.info("alert sent to the webhook: HTTP %s", post_json(url, payload, self.timeout))
         except OSError as e:
             self.log.error("the alert webhook did not take the alert: %s", e)
 
