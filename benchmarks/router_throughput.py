@@ -253,8 +253,9 @@ def start_mlflow(model_dir: Path, work: Path) -> tuple[subprocess.Popen[bytes], 
     booster.load_model(bytearray((model_dir / "xgboost-model").read_bytes()))
     tracking = f"sqlite:///{work / 'mlflow.db'}"
     mlflow.set_tracking_uri(tracking)
-    mlflow.set_experiment("router-benchmark")
-    with mlflow.start_run() as run:
+    # artifacts in the scratch folder too (by default they would go to ./mlruns of the caller)
+    experiment = mlflow.create_experiment("router-benchmark", artifact_location=(work / "artifacts").as_uri())
+    with mlflow.start_run(experiment_id=experiment) as run:
         mlflow.xgboost.log_model(booster, name="model")
     port = free_port()
     bin_dir = str(Path(sys.executable).parent)  # mlflow starts `uvicorn` from PATH
