@@ -116,8 +116,8 @@ def training_params() -> dict[str, Param]:
             section="Training",
         ),
         "objective": Param(
-            "",
-            type="string",
+            None,
+            type=["null", "string"],
             title="Objective metric",
             description="empty: the algorithm's usual one",
             section="Training",

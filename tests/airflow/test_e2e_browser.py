@@ -1,6 +1,7 @@
 """A person's path through the Airflow UI, in Debian's headless chromium: log in on the simple auth
 manager's page, open the pending approval under Required Actions, read the candidate's evaluation,
-click Approve; the run then deploys and the registry names the person who approved."""
+click Approve; the run then deploys and the registry names the person who approved. And the trigger
+form: its defaults are valid, so Trigger starts a run with them."""
 
 from __future__ import annotations
 
@@ -27,11 +28,7 @@ def browser() -> Browser:
     b.close()
 
 
-def test_log_in_open_the_approval_and_click_approve(stack: Stack, browser: Browser, tmp_path: Path) -> None:
-    client, run_id = stack.client, stack.runs["browser"]
-    pending = client.wait_for_approval(DAG, run_id, timeout=900)
-    page = f"/dags/{DAG}/runs/{quote(run_id, safe='')}/tasks/approval/required_actions"
-
+def _log_in(stack: Stack, browser: Browser, page: str) -> None:
     browser.navigate(f"{stack.url}/auth/login?next={quote(stack.url + page, safe='')}")
     browser.wait_for("!!document.querySelector('input[name=password]')", what="the login form")
     assert fill(browser, "input[name=username]", "admin")
@@ -43,6 +40,13 @@ def test_log_in_open_the_approval_and_click_approve(stack: Stack, browser: Brows
     )
     assert click_button(browser, "Sign in")
     browser.wait_for("document.cookie.includes('_token') || !location.pathname.startsWith('/auth')", what="the login")
+
+
+def test_log_in_open_the_approval_and_click_approve(stack: Stack, browser: Browser, tmp_path: Path) -> None:
+    client, run_id = stack.client, stack.runs["browser"]
+    pending = client.wait_for_approval(DAG, run_id, timeout=900)
+    page = f"/dags/{DAG}/runs/{quote(run_id, safe='')}/tasks/approval/required_actions"
+    _log_in(stack, browser, page)
 
     browser.navigate(stack.url + page)
     try:
@@ -70,3 +74,42 @@ def test_log_in_open_the_approval_and_click_approve(stack: Stack, browser: Brows
     assert run["state"] == "success"
     decision = client.xcom(DAG, run_id, "approval")
     assert decision["approved"] is True and decision["approved_by"] == "admin"
+
+
+# The dialog's own Trigger button (the page header has one too).
+DIALOG_TRIGGER = (
+    "Array.from(document.querySelectorAll('[role=dialog] button')).find(b => b.innerText.trim() === 'Trigger')"
+)
+
+
+def test_the_trigger_form_starts_a_run_with_its_defaults(stack: Stack, browser: Browser, tmp_path: Path) -> None:
+    client = stack.client
+    before = {r["dag_run_id"] for r in client.request("GET", f"/api/v2/dags/{DAG}/dagRuns")["dag_runs"]}
+    _log_in(stack, browser, f"/dags/{DAG}")
+    browser.navigate(f"{stack.url}/dags/{DAG}")
+    try:
+        browser.wait_for("document.body.innerText.includes('check_inputs')", 60, "the DAG page")
+        assert click_button(browser, "Trigger")
+        browser.wait_for(f"!!({DIALOG_TRIGGER})", 30, "the trigger form")
+        browser.wait_for(f"!({DIALOG_TRIGGER}).disabled", 30, "the form's defaults to validate")
+        browser.evaluate(f"({DIALOG_TRIGGER}).click()")
+        new = client.wait_for(
+            "the run the form triggered",
+            lambda: [
+                r
+                for r in client.request("GET", f"/api/v2/dags/{DAG}/dagRuns")["dag_runs"]
+                if r["dag_run_id"] not in before
+            ],
+            timeout=60,
+        )[0]
+    except Exception:
+        browser.screenshot(tmp_path / "trigger-form.png")
+        raise
+    try:
+        conf = new["conf"]
+        assert conf["algorithm"] == "xgboost" and conf["tuning_strategy"] == "Bayesian", conf
+        assert conf["deployment_strategy"] == "canary" and conf["objective"] is None, conf
+    finally:  # a full default run is not this test's business: stop it
+        client.request(
+            "PATCH", f"/api/v2/dags/{DAG}/dagRuns/{quote(new['dag_run_id'], safe='')}", json={"state": "failed"}
+        )
