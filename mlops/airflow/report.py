@@ -29,7 +29,7 @@ def _links(evaluation: dict[str, Any]) -> list[str]:
             f"- [model version in the registry]({ui}/#/models/{evaluation['group']}/versions/{evaluation['version']})"
         )
     for label, uri in sorted((evaluation.get("reports") or {}).items()):
-        lines.append(f"- {label}: `{uri}`")
+        lines.append(f"- {label}: {uri}")
     return lines
 
 
@@ -40,6 +40,22 @@ def _delta(name: str, candidate: float, current: float | None) -> str:
     better = change < 0 if name in LOWER_IS_BETTER else change > 0
     mark = "better" if better else "worse" if change else "same"
     return f"{change:+.4f} ({mark})"
+
+
+def _matrix_table(matrix: list[list[int]]) -> list[str]:
+    """Rows: actual class; columns: predicted class (Airflow renders inline code as blocks: tables read better)."""
+    classes = range(len(matrix))
+    return [
+        "| actual \\ predicted | " + " | ".join(str(c) for c in classes) + " |",
+        "|---|" + "---|" * len(matrix),
+        *(f"| {c} | " + " | ".join(str(n) for n in row) + " |" for c, row in zip(classes, matrix, strict=False)),
+    ]
+
+
+def _hyperparameter_table(hyperparameters: dict[str, Any]) -> list[str]:
+    if not hyperparameters:
+        return ["(the algorithm's defaults)"]
+    return ["| name | value |", "|---|---|", *(f"| {k} | {v} |" for k, v in sorted(hyperparameters.items()))]
 
 
 def approval_subject(evaluation: dict[str, Any], gate: dict[str, Any]) -> str:
@@ -58,8 +74,8 @@ def approval_body(
     )
     lines = [
         f"**{evaluation['group']} version {evaluation['version']}** — {request['algorithm']} trained by "
-        f"`{evaluation['training_job']}`"
-        + (f", the best of tuning job `{trained['tuning_job']}`" if trained.get("tuning_job") else ""),
+        f"training job {evaluation['training_job']}"
+        + (f", the best of tuning job {trained['tuning_job']}" if trained.get("tuning_job") else ""),
         "",
         f"Model now in **{gate['environment']}**: {where}.",
         "",
@@ -74,25 +90,25 @@ def approval_body(
         lines.append(f"| {name} | {value:.4f} | {shown} | {_delta(name, value, now)} |")
     matrix = evaluation.get("confusion_matrix")
     if matrix:
-        lines += ["", f"Confusion matrix (rows actual, columns predicted): `{matrix}`"]
+        lines += ["", "Confusion matrix:", "", *_matrix_table(matrix)]
     lines += [
         "",
-        f"### Promotion policy ({gate['environment']}, `{os.path.basename(gate['policy_file'])}`): passed",
+        f"### Promotion policy ({gate['environment']}, {os.path.basename(gate['policy_file'])}): passed",
         "",
         gate["table"],
         "",
         "### Hyperparameters",
         "",
-        ", ".join(f"`{k}={v}`" for k, v in sorted({**trained.get("hyperparameters", {})}.items())) or "(defaults)",
+        *_hyperparameter_table(trained.get("hyperparameters") or {}),
     ]
     objective = trained.get("objective")
     if objective:
-        lines.append(f"(objective {objective['metric']} = {objective['value']:.4f} on the validation split)")
+        lines += ["", f"Tuning objective {objective['metric']} = {objective['value']:.4f} on the validation split."]
     lines += ["", "### Reports", "", *_links(evaluation)]
     deployment = request["deployment"]
     lines += [
         "",
-        f"Approving deploys it to endpoint `{deployment['endpoint_name']}` ({deployment['strategy']}"
+        f"Approving deploys it to endpoint **{deployment['endpoint_name']}** ({deployment['strategy']}"
         + (f", alarms {', '.join(deployment['alarms'])}" if deployment["alarms"] else "")
         + "). Rejecting marks the version Rejected; nothing is deployed.",
     ]
