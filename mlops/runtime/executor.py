@@ -35,9 +35,30 @@ class TrainingProcess(Protocol):
 Executor = Callable[[dict[str, object], Layout, TrainingJobRequest, Path], TrainingProcess]
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent(parent: int) -> None:
+    """In a child before exec: be killed when ``parent`` (the supervisor) dies, so a supervisor killed
+    with SIGKILL leaves no algorithm running on unwatched (Linux; elsewhere a no-op)."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return
+    if ctypes.CDLL(name, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        return
+    if os.getppid() != parent:  # the supervisor died before the request took effect
+        os._exit(1)
+
+
 class LocalTrainingProcess:
     def __init__(self, argv: list[str], cwd: str, env: dict[str, str], memory_mib: int | None) -> None:
-        def limits() -> None:
+        supervisor = os.getpid()
+
+        def before_exec() -> None:
+            die_with_parent(supervisor)
             if memory_mib:
                 size = memory_mib * 1024 * 1024
                 resource.setrlimit(resource.RLIMIT_AS, (size, size))
@@ -50,7 +71,7 @@ class LocalTrainingProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=limits if memory_mib else None,
+            preexec_fn=before_exec,
             text=True,
             bufsize=1,
             errors="replace",

@@ -218,3 +218,22 @@ def test_dead_supervisor_marks_the_job_failed(settings: Settings) -> None:
         assert time.monotonic() < deadline
         time.sleep(0.1)
     assert job.TrainingJobStatus is TrainingJobStatus.Failed and "supervisor process died" in job.FailureReason  # type: ignore[operator]
+    deadline = time.monotonic() + 10  # and the algorithm it watched is gone with it: no orphan left running
+    while _algorithm_processes(settings.jobs_dir / "orphan"):
+        assert time.monotonic() < deadline, _algorithm_processes(settings.jobs_dir / "orphan")
+        time.sleep(0.1)
+
+
+def _algorithm_processes(job_folder: Path) -> list[int]:
+    """Live processes whose /opt/ml is under ``job_folder`` (the algorithm of that job)."""
+    import psutil
+
+    found = []
+    for process in psutil.process_iter():
+        try:
+            root = process.environ().get("MLOPS_CONTRACT_ROOT", "")
+            if root.startswith(str(job_folder)) and process.status() != psutil.STATUS_ZOMBIE:
+                found.append(process.pid)
+        except (psutil.Error, OSError):
+            continue
+    return found
