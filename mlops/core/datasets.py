@@ -12,18 +12,15 @@ import re
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from mlops.core.errors import MlopsError, ValidationError
+from mlops.core.records import Record as _Record
 
 SHORT_VERSION_LENGTH = 12
 MIN_PREFIX_LENGTH = 6
 _ORDINAL = re.compile(r"^[vV]?(\d{1,7})$")
 _HEX = re.compile(r"^[0-9a-f]+$")
-
-
-class _Record(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class ColumnType(StrEnum):

@@ -17,13 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mlops.core.datasets import FeatureEncoding, ProblemType
 from mlops.core.errors import ValidationError
+from mlops.core.records import Record
 
 # Fields carry SageMaker's names, which are also the names of their types; the `<Name>T` aliases
 # after a class let an annotation name the type where a field of the same name shadows it.
 
 
-class _Record(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", ser_json_inf_nan="strings")
+class _Record(Record):
+    model_config = ConfigDict(ser_json_inf_nan="strings")
 
 
 class _File(BaseModel):

@@ -13,14 +13,11 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from mlops.core.errors import ConflictError
 from mlops.core.ids import check_name
-
-
-class _Record(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+from mlops.core.records import Record as _Record
 
 
 class ModelApprovalStatus(StrEnum):

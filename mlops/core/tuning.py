@@ -11,10 +11,11 @@ from __future__ import annotations
 import math
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import model_validator
 
 from mlops.core.algorithm import ObjectiveType
 from mlops.core.errors import ValidationError
+from mlops.core.records import Record as _Record
 from mlops.core.training import TrainingJobStatus
 
 __all__ = [
@@ -41,10 +42,6 @@ __all__ = [
 ]
 
 MAX_WARM_START_PARENTS = 5
-
-
-class _Record(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class ScalingType(StrEnum):

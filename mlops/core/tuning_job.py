@@ -5,16 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from mlops.core import training as tr
 from mlops.core import tuning as tu
+from mlops.core.records import Record as _Record
 
 # Fields carry SageMaker's names, which are also their types' names: annotations go through the modules.
-
-
-class _Record(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class HyperParameterTuningJobStatus(StrEnum):
