@@ -66,31 +66,13 @@ def build_request(spec: AlgorithmSpec, inp: TrainingInput, artifact_root: str) -
         if cs.Name in inp.channels and inp.input_mode not in cs.SupportedInputModes:
             raise ValidationError(f"channel {cs.Name}", f"input mode {inp.input_mode.value} is not supported")
     name = check_name("job name", inp.job_name) if inp.job_name else unique_job_name(spec.AlgorithmName)
-    channels = tuple(
-        Channel(
-            ChannelName=channel,
-            DataSource=DataSource(S3DataSource=S3DataSource(S3Uri=_channel_uri(channel, location))),
-            ContentType=inp.content_type,
-            InputMode=inp.input_mode,
-        )
-        for channel, location in inp.channels.items()
+    algorithm = AlgorithmSpecification(
+        AlgorithmName=spec.AlgorithmName,
+        TrainingImage=inp.image,
+        TrainingInputMode=inp.input_mode,
+        MetricDefinitions=spec.TrainingSpecification.MetricDefinitions,
     )
-    return TrainingJobRequest(
-        TrainingJobName=name,
-        AlgorithmSpecification=AlgorithmSpecification(
-            AlgorithmName=spec.AlgorithmName,
-            TrainingImage=inp.image,
-            TrainingInputMode=inp.input_mode,
-            MetricDefinitions=spec.TrainingSpecification.MetricDefinitions,
-        ),
-        HyperParameters=hyperparameters,
-        InputDataConfig=channels,
-        OutputDataConfig=OutputDataConfig(S3OutputPath=artifact_root),
-        ResourceConfig=inp.resources,
-        StoppingCondition=StoppingCondition(MaxRuntimeInSeconds=inp.max_runtime_seconds),
-        Environment=inp.environment,
-        EnableNetworkIsolation=inp.network_isolation,
-    )
+    return _job_request(inp, name, algorithm, hyperparameters, artifact_root)
 
 
 def build_image_request(inp: TrainingInput, artifact_root: str) -> TrainingJobRequest:
@@ -102,6 +84,21 @@ def build_image_request(inp: TrainingInput, artifact_root: str) -> TrainingJobRe
         if inp.job_name
         else unique_job_name(inp.image.split("/")[-1].split(":")[0])
     )
+    algorithm = AlgorithmSpecification(
+        TrainingImage=inp.image,
+        TrainingInputMode=inp.input_mode,
+        MetricDefinitions=tuple(MetricDefinition(Name=n, Regex=r) for n, r in inp.metric_definitions.items()),
+    )
+    return _job_request(inp, name, algorithm, inp.hyperparameters, artifact_root)
+
+
+def _job_request(
+    inp: TrainingInput,
+    name: str,
+    algorithm: AlgorithmSpecification,
+    hyperparameters: dict[str, str],
+    artifact_root: str,
+) -> TrainingJobRequest:
     channels = tuple(
         Channel(
             ChannelName=check_name("channel", c),
@@ -113,12 +110,8 @@ def build_image_request(inp: TrainingInput, artifact_root: str) -> TrainingJobRe
     )
     return TrainingJobRequest(
         TrainingJobName=name,
-        AlgorithmSpecification=AlgorithmSpecification(
-            TrainingImage=inp.image,
-            TrainingInputMode=inp.input_mode,
-            MetricDefinitions=tuple(MetricDefinition(Name=n, Regex=r) for n, r in inp.metric_definitions.items()),
-        ),
-        HyperParameters=inp.hyperparameters,
+        AlgorithmSpecification=algorithm,
+        HyperParameters=hyperparameters,
         InputDataConfig=channels,
         OutputDataConfig=OutputDataConfig(S3OutputPath=artifact_root),
         ResourceConfig=inp.resources,
