@@ -41,9 +41,8 @@ def wait_briefly(probe: Callable[[], Any], seconds: float, poll: float = 1.0) ->
         time.sleep(poll)
 
 
-class TuningJobOperator(BaseOperator):
-    """Run the pipeline's hyperparameter tuning job (its training jobs run in parallel on the training
-    runtime, up to MaxParallelTrainingJobs) and return the best training job."""
+class _JobOperator(BaseOperator):
+    """What both job operators take: the run's request, its dataset and split (XCom of earlier tasks)."""
 
     template_fields: Sequence[str] = ("request", "dataset", "split")
     ui_color = "#d6eaf8"
@@ -64,6 +63,11 @@ class TuningJobOperator(BaseOperator):
         self.split = split
         self.poll_seconds = poll_seconds
         self.sync_wait_seconds = sync_wait_seconds
+
+
+class TuningJobOperator(_JobOperator):
+    """Run the pipeline's hyperparameter tuning job (its training jobs run in parallel on the training
+    runtime, up to MaxParallelTrainingJobs) and return the best training job."""
 
     def execute(self, context: Any) -> Any:
         settings = load_settings()
@@ -113,28 +117,8 @@ class TuningJobOperator(BaseOperator):
         return result
 
 
-class TrainingJobOperator(BaseOperator):
+class TrainingJobOperator(_JobOperator):
     """Run one training job (the pipeline's path when no tuning is asked for)."""
-
-    template_fields: Sequence[str] = ("request", "dataset", "split")
-    ui_color = "#d6eaf8"
-
-    def __init__(
-        self,
-        *,
-        request: Any,
-        dataset: Any,
-        split: Any,
-        poll_seconds: float = 2.0,
-        sync_wait_seconds: float = 15.0,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.request = request
-        self.dataset = dataset
-        self.split = split
-        self.poll_seconds = poll_seconds
-        self.sync_wait_seconds = sync_wait_seconds
 
     def execute(self, context: Any) -> Any:
         settings = load_settings()
