@@ -14,8 +14,6 @@ from typing import Any
 
 from airflow.sdk import BaseNotifier
 
-from mlops.monitoring.notify import post_json
-
 CONNECTION_ID = "mlops_alerts"
 URL_ENV = "MLOPS_ALERT_WEBHOOK_URL"
 
@@ -68,6 +66,8 @@ class WebhookNotifier(BaseNotifier):
         self.timeout = timeout
 
     def notify(self, context: Any) -> None:
+        from mlops.monitoring.notify import post_json  # here, not at DAG parse: the DAG files import this module
+
         payload = alert_payload(context)
         url = webhook_url(self.connection_id)
         self.log.warning("alert: %s", json.dumps(payload))
