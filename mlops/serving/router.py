@@ -279,26 +279,7 @@ class EndpointRouter:
         overhead_us = max(0, int((done - started) * 1e6) - model_us) if model_seconds is not None else None
         pool.metrics.record(result.status if result.kind in ("ok", "model_error") else 500, model_us, overhead_us)
         if captured and capture is not None and self.capture is not None:
-            self.capture.submit(
-                CaptureEvent(
-                    capture,
-                    request.endpoint,
-                    pool.name,
-                    fleet.config_name,
-                    time.time(),
-                    event_id,
-                    request.body,
-                    request.content_type,
-                    result.body if result.kind in ("ok", "model_error") else None,
-                    result.content_type,
-                    result.status,
-                    model_us if model_us >= 0 else None,
-                    overhead_us,
-                    request.inference_id,
-                    request.custom_attributes,
-                    error=None if result.kind == "ok" else result.message,
-                )
-            )
+            self.capture.submit(_capture_event(capture, fleet, pool, request, result, event_id, model_us, overhead_us))
         return result
 
     def _headers(self, request: InvokeRequest) -> list[tuple[bytes, bytes]]:
@@ -392,25 +373,17 @@ class EndpointRouter:
             capture = fleet.capture
             if production_event_id is not None and capture is not None and self.capture is not None:
                 self.capture.submit(
-                    CaptureEvent(
+                    _capture_event(
                         capture,
-                        request.endpoint,
-                        pool.name,
-                        fleet.config_name,
-                        time.time(),
+                        fleet,
+                        pool,
+                        request,
+                        result,
                         uuid.uuid4().hex,
-                        request.body,
-                        request.content_type,
-                        result.body if result.kind in ("ok", "model_error") else None,
-                        result.content_type,
-                        result.status,
-                        model_us if model_us >= 0 else None,
+                        model_us,
                         None,
-                        request.inference_id,
-                        request.custom_attributes,
                         shadow=True,
                         production_event_id=production_event_id,
-                        error=None if result.kind == "ok" else result.message,
                     )
                 )
         except Exception:  # a shadow never affects anyone
@@ -476,6 +449,39 @@ class EndpointRouter:
         if extra is not None:
             extra(text)
         return text.render()
+
+
+def _capture_event(
+    capture: CaptureSettings,
+    fleet: FleetRoutes,
+    pool: VariantPool,
+    request: InvokeRequest,
+    result: Invocation,
+    event_id: str,
+    model_us: int,
+    overhead_us: int | None,
+    **shadow: Any,
+) -> CaptureEvent:
+    """The capture record of one answered request (``model_us`` < 0: no model time known)."""
+    return CaptureEvent(
+        capture,
+        request.endpoint,
+        pool.name,
+        fleet.config_name,
+        time.time(),
+        event_id,
+        request.body,
+        request.content_type,
+        result.body if result.kind in ("ok", "model_error") else None,
+        result.content_type,
+        result.status,
+        model_us if model_us >= 0 else None,
+        overhead_us,
+        request.inference_id,
+        request.custom_attributes,
+        error=None if result.kind == "ok" else result.message,
+        **shadow,
+    )
 
 
 def _as_invocation(response: UpstreamResponse, variant: str) -> Invocation:
