@@ -23,6 +23,7 @@ import pytest
 
 from mlops.airflow.rest import AirflowClient
 from mlops.airflow.stack import free_port, port_open
+from tests.processes import live_processes_whose_environment
 
 pytestmark = pytest.mark.integration
 
@@ -125,19 +126,6 @@ def test_make_up_serves_airflow_on_postgresql_mlflow_and_the_router(scratch_data
     assert code == 0
     for port in (airflow_port, mlflow_port, router_port):
         assert not port_open(port), f"port {port} still answers after Ctrl-C"
-    assert not _processes_of(tmp_path / "home"), "processes of make up left after Ctrl-C"
-
-
-def _processes_of(home: Path) -> list[str]:
-    """Every live process whose environment names ``home`` as its MLOPS_HOME."""
-    import psutil
-
-    mine = f"{home}"
-    found = []
-    for process in psutil.process_iter(["pid", "cmdline"]):
-        try:
-            if process.environ().get("MLOPS_HOME", "").rstrip("/") == mine and process.status() != "zombie":
-                found.append(f"{process.pid} {' '.join(process.info['cmdline'] or [])[:120]}")
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return found
+    home = str(tmp_path / "home")
+    left = live_processes_whose_environment(lambda env: env.get("MLOPS_HOME", "").rstrip("/") == home)
+    assert not left, f"processes of make up left after Ctrl-C: {left}"

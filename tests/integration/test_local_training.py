@@ -26,6 +26,7 @@ from mlops.runtime.local_process import LocalProcessRuntime
 from mlops.services.training import TrainingInput, build_request, start_training, train
 from mlops.settings import Settings
 from tests.conftest import FIXTURE_ALGORITHMS
+from tests.processes import live_processes_whose_environment
 
 XGB = {"objective": "binary:logistic", "num_round": "20", "max_depth": "3", "eta": "0.3", "nthread": "1"}
 
@@ -219,21 +220,7 @@ def test_dead_supervisor_marks_the_job_failed(settings: Settings) -> None:
         time.sleep(0.1)
     assert job.TrainingJobStatus is TrainingJobStatus.Failed and "supervisor process died" in job.FailureReason  # type: ignore[operator]
     deadline = time.monotonic() + 10  # and the algorithm it watched is gone with it: no orphan left running
-    while _algorithm_processes(settings.jobs_dir / "orphan"):
-        assert time.monotonic() < deadline, _algorithm_processes(settings.jobs_dir / "orphan")
+    folder = str(settings.jobs_dir / "orphan")
+    while left := live_processes_whose_environment(lambda env: env.get("MLOPS_CONTRACT_ROOT", "").startswith(folder)):
+        assert time.monotonic() < deadline, left
         time.sleep(0.1)
-
-
-def _algorithm_processes(job_folder: Path) -> list[int]:
-    """Live processes whose /opt/ml is under ``job_folder`` (the algorithm of that job)."""
-    import psutil
-
-    found = []
-    for process in psutil.process_iter():
-        try:
-            root = process.environ().get("MLOPS_CONTRACT_ROOT", "")
-            if root.startswith(str(job_folder)) and process.status() != psutil.STATUS_ZOMBIE:
-                found.append(process.pid)
-        except (psutil.Error, OSError):
-            continue
-    return found
