@@ -69,7 +69,8 @@ def _numbers(value: Any, what: str, dtype: type[np.generic] = np.float32) -> np.
     if not isinstance(value, list):
         raise ValueError(f"{what} must be a list of numbers, found {type(value).__name__}")
     try:
-        array = np.asarray(value, dtype=dtype)
+        with np.errstate(over="ignore"):  # beyond float32's range is +-inf, as in the other readers
+            array = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{what} must be a list of numbers") from None
     if array.ndim != 1:

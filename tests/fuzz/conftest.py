@@ -1,0 +1,55 @@
+"""The fuzz folder's hypothesis profile: bounded for `make test`, longer by hand.
+
+- ``MLOPS_FUZZ_EXAMPLES`` (default 100): examples per property; costly properties run a fraction.
+  ``MLOPS_FUZZ_EXAMPLES=5000 .venv/bin/python -m pytest tests/fuzz -p no:cacheprovider`` fuzzes for real.
+- Under CI (``CI`` set) the run is derandomized, so the gate is reproducible, and no example database
+  is written; elsewhere failures are remembered in ``tests/fuzz/.hypothesis/`` (git-ignored) and replayed.
+- The committed seeds are files under ``seeds/<surface>/``: each is replayed and mutated by the properties.
+- The terminal summary says how many executions ran.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
+
+from tests.fuzz.rules import EXAMPLES, EXECUTIONS, IN_CI, SECONDS
+
+settings.register_profile(
+    "mlops-fuzz",
+    max_examples=EXAMPLES,
+    # a single example past this fails (after a confirming re-run): slow paths are bugs too; hangs are
+    # caught by the per-test timeout below
+    deadline=timedelta(seconds=5),
+    derandomize=IN_CI,
+    database=None if IN_CI else DirectoryBasedExampleDatabase(Path(__file__).parent / ".hypothesis"),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    print_blob=True,
+)
+settings.load_profile(os.environ.get("MLOPS_FUZZ_PROFILE", "mlops-fuzz"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.path)).parents and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(max(120, EXAMPLES * 2)))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not EXECUTIONS:
+        return
+    total = sum(EXECUTIONS.values())
+    seconds = sum(SECONDS.values())
+    terminalreporter.write_line(
+        f"fuzz: {total} executions of {len(EXECUTIONS)} properties in {seconds:.1f} s "
+        f"(MLOPS_FUZZ_EXAMPLES={EXAMPLES}{', derandomized' if IN_CI else ''})"
+    )
+    if os.environ.get("MLOPS_FUZZ_VERBOSE"):
+        for name, count in EXECUTIONS.most_common():
+            terminalreporter.write_line(f"  {name}: {count} in {SECONDS[name]:.1f} s")
