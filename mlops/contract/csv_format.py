@@ -1,13 +1,16 @@
 """text/csv as SageMaker's built-in algorithms read it: no header, label in the first column.
 
 ``text/csv;label_size=0`` (and every inference payload) means no label column. Missing values
-(empty fields) become NaN. A bad row is reported with its file and line.
+(empty fields, and the strings pandas reads as missing: "NA", "nan", "null" ...) become NaN; numbers
+beyond float32's range become +-inf. pandas reads a file; whatever it refuses (or pads: a short row) is
+read again by an exact reader that names the first bad line. A NUL byte is never a number.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import math
 from typing import BinaryIO
 
 import numpy as np
@@ -16,36 +19,70 @@ from mlops.contract.data import LabeledData
 from mlops.contract.errors import ChannelDataError
 
 
-def label_size_of(content_type: str, default: int = 1) -> int:
+def label_size_of(content_type: str, default: int = 1, channel: str = "?") -> int:
+    """The ``label_size`` parameter of a content type (a whole number, 0 for no label column)."""
     for part in content_type.split(";")[1:]:
         key, _, value = part.partition("=")
         if key.strip().lower() == "label_size":
-            try:
-                return int(value.strip())
-            except ValueError:
-                raise ChannelDataError("?", "?", f"bad label_size in content type {content_type!r}") from None
+            text = value.strip()
+            if not (text.isascii() and text.isdigit() and len(text) < 6):
+                raise ChannelDataError(
+                    channel, "?", f"bad label_size {text!r} in content type {content_type!r}: expected 0, 1, 2 ..."
+                )
+            return int(text)
     return default
 
 
-def _find_bad_line(text: str, channel: str, file: str, columns: int | None) -> ChannelDataError:
-    """Slow path, only after the fast reader failed: find the first line that does not parse."""
-    expected = columns
-    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
-        if not row or all(not c.strip() for c in row):
-            continue
-        if expected is None:
-            expected = len(row)
-        if len(row) != expected:
-            return ChannelDataError(channel, file, f"expected {expected} fields, found {len(row)}", number)
-        for position, cell in enumerate(row, start=1):
-            cell = cell.strip()
-            if cell == "":
+# What pandas reads as a missing value by default, stated here so that both paths below read the same.
+MISSING = (
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+)  # fmt: skip
+_MISSING = frozenset(MISSING)
+
+
+def number(cell: str) -> float:
+    """One field's value: NaN for a missing value, else what ``float`` reads from ASCII text without
+    Python's digit separators ("1_0"): what pandas reads, and more of the same (1e400, "+nan", "NAN")."""
+    text = cell.strip()
+    if text in _MISSING:
+        return math.nan
+    if not text.isascii() or "_" in text:
+        raise ValueError(text)
+    return float(text)
+
+
+def _exact_rows(raw: bytes, channel: str, file: str, columns: int | None) -> np.ndarray:
+    """The slow, exact reader (the csv module and ``number``), used when pandas refused the file or
+    padded a short row: the rows, or a ChannelDataError naming the first line that does not parse.
+
+    Lines end at LF, CRLF or a lone CR, and blank lines are skipped, as for pandas. The csv module's own
+    errors (a field over its size limit) become errors of the file at the line it had reached."""
+    reader = csv.reader(io.StringIO(raw.decode("utf-8-sig", errors="replace"), newline=""))
+    rows: list[list[float]] = []
+    line = 1  # where the next record starts (a quoted field may hold line ends)
+    try:
+        for row in reader:
+            line, record_line = reader.line_num + 1, line
+            if not row or (len(row) == 1 and not row[0].strip()):
                 continue
-            try:
-                float(cell)
-            except ValueError:
-                return ChannelDataError(channel, file, f"field {position} is not a number: {cell[:40]!r}", number)
-    return ChannelDataError(channel, file, "could not be parsed as CSV")
+            if columns is None:
+                columns = len(row)
+            if len(row) != columns:
+                raise ChannelDataError(channel, file, f"expected {columns} fields, found {len(row)}", record_line)
+            values = []
+            for position, cell in enumerate(row, start=1):
+                try:
+                    values.append(number(cell))
+                except ValueError:
+                    raise ChannelDataError(
+                        channel, file, f"field {position} is not a number: {cell.strip()[:40]!r}", record_line
+                    ) from None
+            rows.append(values)
+    except csv.Error as e:
+        raise ChannelDataError(channel, file, f"could not be parsed as CSV: {e}", line) from None
+    with np.errstate(over="ignore"):  # beyond float32's range is +-inf, as pandas has it
+        return np.array(rows, dtype=np.float32).reshape(len(rows), columns or 0)
 
 
 def read_csv(stream: BinaryIO, channel: str, file: str, label_size: int = 1) -> LabeledData:
@@ -54,18 +91,27 @@ def read_csv(stream: BinaryIO, channel: str, file: str, label_size: int = 1) -> 
     raw = stream.read()
     if not raw.strip():
         return LabeledData(np.zeros((0, 0), dtype=np.float32), np.zeros(0, dtype=np.float32) if label_size else None)
-    try:
-        frame = pd.read_csv(io.BytesIO(raw), header=None, dtype=np.float32, engine="c", skip_blank_lines=True)
-    except (ValueError, pd.errors.ParserError) as e:
-        text = raw.decode("utf-8", errors="replace")
-        err = _find_bad_line(text, channel, file, None)
-        if err.line is None:
-            err = ChannelDataError(channel, file, f"could not be parsed as CSV: {e}")
-        raise err from None
-    values = frame.to_numpy(dtype=np.float32, copy=False)
-    if b'"' not in raw and raw.count(b",") != values.shape[0] * (values.shape[1] - 1):
-        # pandas pads short rows with NaN; a short row is a broken row, so find and name it
-        raise _find_bad_line(raw.decode("utf-8", errors="replace"), channel, file, values.shape[1])
+    values: np.ndarray | None = None
+    if b"\0" not in raw:  # pandas ends a field at a NUL byte ("\x001" would read as NaN): the exact reader decides
+        try:
+            frame = pd.read_csv(
+                io.BytesIO(raw),
+                header=None,
+                dtype=np.float32,
+                engine="c",
+                skip_blank_lines=True,
+                keep_default_na=False,
+                na_values=list(MISSING),
+            )
+            values = frame.to_numpy(dtype=np.float32, copy=False)
+        except (ValueError, pd.errors.ParserError):
+            pass  # the exact reader names the line, or reads what pandas refused (1e400, "+nan")
+    if values is None:
+        values = _exact_rows(raw, channel, file, None)
+    elif b'"' in raw or raw.count(b",") != values.shape[0] * (values.shape[1] - 1):
+        # pandas pads short rows with NaN; a short row is a broken row, so find and name it (with quotes,
+        # commas cannot be counted: the exact reader reads the file again)
+        values = _exact_rows(raw, channel, file, values.shape[1])
     if label_size:
         if values.shape[1] < 2:
             raise ChannelDataError(channel, file, "needs a label column and at least one feature", 1)
