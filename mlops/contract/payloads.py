@@ -86,8 +86,8 @@ def _decode_json(body: bytes) -> Any:
 def _small_csv(body: bytes) -> np.ndarray | None:
     """A small, plain numeric CSV body parsed without pandas (a few microseconds instead of milliseconds);
     None hands anything else (quotes, ragged rows, bad cells) to csv_format.read_csv and its messages."""
-    if len(body) > 65536 or b'"' in body:
-        return None
+    if len(body) > 65536 or b'"' in body or b"_" in body or not body.isascii():
+        return None  # float() reads "1_0" and non-ASCII digits, which csv_format.number refuses
     try:
         rows = [
             [float(cell) if cell.strip() else np.nan for cell in line.split(b",")]
