@@ -44,33 +44,54 @@ def channel_files(layout: Layout, channel: str) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
 
 
-def _concat(parts: list[LabeledData]) -> LabeledData:
+def _concat(channel: str, parts: list[tuple[str, LabeledData]]) -> LabeledData:
+    """The files of a channel as one LabeledData; they must agree on dense columns and on labels."""
     if len(parts) == 1:
-        return parts[0]
-    if any(not isinstance(p.X, np.ndarray) for p in parts):
+        return parts[0][1]
+    data = [p for _, p in parts]
+    if any(not isinstance(p.X, np.ndarray) for p in data):
         import scipy.sparse as sp
 
-        width = max(p.X.shape[1] for p in parts)
-        mats = [sp.csr_matrix(p.X) for p in parts]
+        width = max(p.X.shape[1] for p in data)
+        mats = [sp.csr_matrix(p.X) for p in data]
         mats = [
             m if m.shape[1] == width else sp.csr_matrix((m.data, m.indices, m.indptr), shape=(m.shape[0], width))
             for m in mats
         ]
         X = sp.vstack(mats, format="csr")
     else:
-        widths = {p.X.shape[1] for p in parts}
+        widths = {p.X.shape[1] for p in data}
         if len(widths) > 1:
-            raise ChannelDataError("?", "?", f"files disagree on the number of columns: {sorted(widths)}")
-        X = np.concatenate([p.X for p in parts])
-    ys = [p.y for p in parts]
-    y = None if any(v is None for v in ys) else np.concatenate([v for v in ys if v is not None])
-    return LabeledData(X, y)
+            first, other = parts[0], next(p for p in parts if p[1].X.shape[1] != parts[0][1].X.shape[1])
+            raise ChannelDataError(
+                channel,
+                other[0],
+                f"files disagree on the number of columns: {other[1].X.shape[1]} here, "
+                f"{first[1].X.shape[1]} in {first[0]}",
+            )
+        X = np.concatenate([p.X for p in data])
+    labelled = [(file, p.y) for file, p in parts if p.y is not None]
+    if not labelled:
+        return LabeledData(X, None)
+    first_file, first_y = labelled[0]
+    for file, p in parts:
+        if p.y is None:
+            raise ChannelDataError(channel, file, f"the file has no labels, while {first_file} has")
+        if p.y.shape[1:] != first_y.shape[1:]:
+            raise ChannelDataError(
+                channel, file, f"labels of {_label_width(p.y)} value(s), {_label_width(first_y)} in {first_file}"
+            )
+    return LabeledData(X, np.concatenate([y for _, y in labelled]))
+
+
+def _label_width(y: np.ndarray) -> int:
+    return 1 if y.ndim == 1 else int(y.shape[1])
 
 
 def read_channel(layout: Layout, channel: ChannelConfig, epoch: int = 0, label_size: int | None = None) -> LabeledData:
     """Read a whole channel. Empty channels and bad rows raise ChannelDataError naming channel and file."""
     reader = reader_for(channel.content_type)
-    labels = label_size_of(channel.content_type) if label_size is None else label_size
+    labels = label_size_of(channel.content_type, channel=channel.name) if label_size is None else label_size
     if channel.input_mode == "Pipe":
         fifo = layout.pipe_path(channel.name, epoch)
         if not fifo.exists():
@@ -85,15 +106,13 @@ def read_channel(layout: Layout, channel: ChannelConfig, epoch: int = 0, label_s
         raise ChannelDataError(channel.name, str(layout.channel_dir(channel.name)), "channel is empty: no files")
     parts = []
     for path in files:
+        name = str(path.relative_to(layout.data_dir))
         with open(path, "rb") as stream:
-            part = reader(stream, channel.name, str(path.relative_to(layout.data_dir)), labels)
+            part = reader(stream, channel.name, name, labels)
         if part.rows:
-            parts.append(part)
+            parts.append((name, part))
     if not parts:
         raise ChannelDataError(
             channel.name, str(layout.channel_dir(channel.name)), "channel is empty: every file is empty"
         )
-    try:
-        return _concat(parts)
-    except ChannelDataError as e:
-        raise ChannelDataError(channel.name, str(layout.channel_dir(channel.name)), str(e).split(": ", 1)[-1]) from None
+    return _concat(channel.name, parts)
