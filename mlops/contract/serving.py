@@ -47,6 +47,7 @@ class BadRequestError(AlgorithmError):
 def _make_request_handler(handler: InferenceHandler, model: Any, max_bytes: int) -> type[BaseHTTPRequestHandler]:
     class RequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        default_request_version = "HTTP/1.0"  # a request line it cannot parse still gets a status line
         disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms delayed-ACK stall
         server_version = "mlops-model-server"
         sys_version = ""
@@ -78,7 +79,12 @@ def _make_request_handler(handler: InferenceHandler, model: Any, max_bytes: int)
                 self.close_connection = True
                 self._reply(404, f"no route {self.path}; use POST /invocations".encode())
                 return
-            length = int(self.headers.get("Content-Length") or 0)
+            declared = (self.headers.get("Content-Length") or "0").strip()
+            if not (declared.isascii() and declared.isdigit()):  # int() takes "-1" (read to EOF: a hang), "٣"
+                self.close_connection = True
+                self._reply(400, f"Content-Length {declared[:40]!r} is not a number of bytes".encode())
+                return
+            length = int(declared) if len(declared) < 19 else max_bytes + 1  # int() refuses > 4300 digits
             if length > max_bytes:
                 self.close_connection = True
                 self._reply(413, f"payload of {length} bytes is over the {max_bytes}-byte limit".encode())
