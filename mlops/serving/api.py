@@ -163,7 +163,7 @@ class RouterHttp:
             elif key == b"accept":
                 accept = value.decode("latin-1")
             elif key == b"content-length":
-                declared = int(value) if value.isdigit() else 0
+                declared = (int(value) if len(value) < 19 else HARD_BODY_LIMIT + 1) if value.isdigit() else 0
             elif key.startswith(b"x-amzn-sagemaker-"):
                 name = key[len(b"x-amzn-sagemaker-") :]
                 if name == b"custom-attributes":

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
+from tests.fuzz.model_server import running_model_server
 from tests.fuzz.rules import EXAMPLES, EXECUTIONS, IN_CI, SECONDS
 
 settings.register_profile(
@@ -32,6 +34,13 @@ settings.register_profile(
     print_blob=True,
 )
 settings.load_profile(os.environ.get("MLOPS_FUZZ_PROFILE", "mlops-fuzz"))
+
+
+@pytest.fixture(scope="session")
+def model_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """The port of one contract model server (payload codecs behind serve()), shared by the fuzz tests."""
+    with running_model_server(tmp_path_factory.mktemp("model-server")) as port:
+        yield port
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

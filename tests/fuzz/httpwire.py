@@ -8,6 +8,10 @@ from dataclasses import dataclass
 
 from hypothesis import strategies as st
 
+from mlops.contract.payloads import REQUEST_TYPES, RESPONSE_TYPES
+from tests.fuzz.formats import JSON_TOKENS, csv_files, json_documents, jsonlines_files, libsvm_files, recordio_files
+from tests.fuzz.mutations import mutated
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -101,3 +105,53 @@ def request_bytes(method: str, target: str, version: str, headers: list[tuple[by
     head = f"{method} {target} {version}\r\n".encode("utf-8", errors="surrogateescape")
     head += b"".join(name + b": " + value + b"\r\n" for name, value in headers)
     return head + b"\r\n" + body
+
+
+SAGEMAKER_HEADERS = [
+    b"X-Amzn-SageMaker-Custom-Attributes",
+    b"X-Amzn-SageMaker-Target-Variant",
+    b"X-Amzn-SageMaker-Inference-Id",
+    b"X-Amzn-SageMaker-Enable-Explanations",
+]
+bodies = st.one_of(
+    csv_files().map(lambda f: f[0]),
+    libsvm_files().map(lambda f: f[0]),
+    jsonlines_files(),
+    json_documents(),
+    recordio_files,
+    mutated(json_documents(), JSON_TOKENS),
+    st.binary(max_size=128),
+)
+content_types = st.sampled_from([*REQUEST_TYPES, "text/csv; charset=utf-8", "image/png", ""]) | header_values.map(
+    lambda b: b.decode("latin-1")
+)
+accepts = st.sampled_from([*RESPONSE_TYPES, "*/*", "", "text/libsvm", "image/png"]) | header_values.map(
+    lambda b: b.decode("latin-1")
+)
+extra_headers = st.lists(
+    st.tuples(
+        st.sampled_from([*SAGEMAKER_HEADERS, b"Connection", b"Expect", b"Host"])
+        | tokens.map(str.encode),
+        header_values,
+    ),
+    max_size=4,
+)
+
+
+@st.composite
+def requests(draw: st.DrawFn, targets: st.SearchStrategy[str]) -> tuple[bytes, str]:
+    """(raw request, method): a request line, headers (Content-Type, Accept, Content-Length and others,
+    each maybe hostile, in any order) and a body of any request type, maybe mutated."""
+    method = draw(methods)
+    target = draw(targets | tokens.map("/".__add__))
+    body = draw(bodies)
+    headers = [(b"Host", b"127.0.0.1")]
+    if draw(st.booleans()):
+        headers.append((b"Content-Type", draw(content_types).encode("latin-1")))
+    if draw(st.booleans()):
+        headers.append((b"Accept", draw(accepts).encode("latin-1")))
+    headers += [(b"Content-Length", v) for v in draw(content_lengths(len(body)))]
+    headers += draw(extra_headers)
+    if draw(st.integers(0, 20)) == 0:
+        headers.append((b"Transfer-Encoding", b"chunked"))
+    return request_bytes(method, target, draw(versions), draw(st.permutations(headers)), body), method
