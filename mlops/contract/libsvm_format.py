@@ -54,11 +54,11 @@ def read_libsvm(stream: BinaryIO, channel: str, file: str, label_size: int = 1) 
     import scipy.sparse as sp
 
     rows, columns = len(indptr) - 1, max(indices, default=-1) + 1
-    X = sp.csr_matrix(
-        (np.array(values, dtype=np.float32), np.array(indices, dtype=np.int64), np.array(indptr, dtype=np.int64)),
-        shape=(rows, columns),
-    )
-    return LabeledData(X, np.array(labels, dtype=np.float32) if label_size else None)
+    with np.errstate(over="ignore"):  # beyond float32's range is +-inf, as in the other readers
+        data, y = np.array(values, dtype=np.float32), np.array(labels, dtype=np.float32)
+    structure = np.array(indices, dtype=np.int64), np.array(indptr, dtype=np.int64)
+    X = sp.csr_matrix((data, *structure), shape=(rows, columns))
+    return LabeledData(X, y if label_size else None)
 
 
 def _show(token: bytes) -> str:

@@ -486,7 +486,8 @@ def encode_label_maps(records: Sequence[Mapping[str, Any]]) -> bytes:
     for record in records:
         payload = b""
         for key, value in record.items():
-            flat = np.asarray(value, dtype="<f4").ravel()
+            with np.errstate(over="ignore"):  # beyond float32's range is +-inf, as on reading
+                flat = np.asarray(value, dtype="<f4").ravel()
             payload += _entry(2, key, _tensor(_FLOAT32, flat.tobytes()))
         out += _frame(payload)
     return bytes(out)
