@@ -1,6 +1,6 @@
 """The fuzz folder's hypothesis profile: bounded for `make test`, longer by hand.
 
-- ``MLOPS_FUZZ_EXAMPLES`` (default 100): examples per property; costly properties run a fraction.
+- ``MLOPS_FUZZ_EXAMPLES`` (default 250, about a minute on two idle cores): examples per property; costly properties run a fraction.
   ``MLOPS_FUZZ_EXAMPLES=5000 .venv/bin/python -m pytest tests/fuzz -p no:cacheprovider`` fuzzes for real.
 - Under CI (``CI`` set) the run is derandomized, so the gate is reproducible, and no example database
   is written; elsewhere failures are remembered in ``tests/fuzz/.hypothesis/`` (git-ignored) and replayed.
@@ -17,11 +17,14 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 from tests.fuzz.model_server import running_model_server
 from tests.fuzz.rules import EXAMPLES, EXECUTIONS, IN_CI, SECONDS
 
+HOME = Path(__file__).parent / ".hypothesis"  # git-ignored: hypothesis's caches, and outside CI its database
+set_hypothesis_home_dir(str(HOME))
 settings.register_profile(
     "mlops-fuzz",
     max_examples=EXAMPLES,
@@ -29,7 +32,7 @@ settings.register_profile(
     # caught by the per-test timeout below
     deadline=timedelta(seconds=5),
     derandomize=IN_CI,
-    database=None if IN_CI else DirectoryBasedExampleDatabase(Path(__file__).parent / ".hypothesis"),
+    database=None if IN_CI else DirectoryBasedExampleDatabase(HOME / "examples"),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     print_blob=True,
 )

@@ -69,12 +69,16 @@ LIBSVM_TOKENS = (b"qid:1", b"1:2:3", b":", b"-1:0", b"4611686018427387904:1", b"
 
 # -------------------------------------------------------------------------------------------- JSON lines
 
-json_numbers = st.one_of(st.integers(-(2**70), 2**70), st.floats(allow_nan=True, allow_infinity=True), st.none())
+json_numbers = st.one_of(
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([None, 0, -1, 1e39, 1e400, True]),
+)
+json_keys = st.sampled_from(["features", "label", "data", "keys", "shape", "values", "x"])
 json_values = st.recursive(
-    st.none() | st.booleans() | json_numbers | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.sampled_from(["features", "label", "data", "keys", "shape", "values", "x"]), inner, max_size=4),
-    max_leaves=12,
+    json_numbers | st.sampled_from(["", "1", "a", "\u00e9", [], {}]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(json_keys, inner, max_size=3),
+    max_leaves=6,
 )
 
 

@@ -25,7 +25,7 @@ from mlops.contract.data import LabeledData
 from mlops.contract.errors import ChannelDataError
 
 SEEDS = Path(__file__).parent / "seeds"
-EXAMPLES = int(os.environ.get("MLOPS_FUZZ_EXAMPLES", "100"))
+EXAMPLES = int(os.environ.get("MLOPS_FUZZ_EXAMPLES", "250"))
 IN_CI = bool(os.environ.get("CI"))
 EXECUTIONS: Counter[str] = Counter()
 SECONDS: Counter[str] = Counter()
