@@ -98,6 +98,18 @@ def _exact_rows(raw: bytes, channel: str, file: str, columns: int | None) -> np.
         return np.array(rows, dtype=np.float32).reshape(len(rows), columns or 0)
 
 
+def _short_row(raw: bytes, rows: int, columns: int) -> bool:
+    """Whether a row of the file pandas read has fewer than ``columns`` fields. Without quotes, commas
+    tell; with them, the csv module counts the fields of each record (no numbers parsed)."""
+    if b'"' not in raw:
+        return raw.count(b",") != rows * (columns - 1)
+    records = csv.reader(io.StringIO(raw.decode("utf-8-sig", errors="replace"), newline=""))
+    try:
+        return any(len(r) != columns and (len(r) > 1 or (r and r[0].strip())) for r in records)
+    except csv.Error:
+        return True
+
+
 def read_csv(stream: BinaryIO, channel: str, file: str, label_size: int = 1) -> LabeledData:
     import pandas as pd
 
@@ -121,9 +133,8 @@ def read_csv(stream: BinaryIO, channel: str, file: str, label_size: int = 1) -> 
             pass  # the exact reader names the line, or reads what pandas refused (1e400, "+nan")
     if values is None:
         values = _exact_rows(raw, channel, file, None)
-    elif b'"' in raw or raw.count(b",") != values.shape[0] * (values.shape[1] - 1):
-        # pandas pads short rows with NaN; a short row is a broken row, so find and name it (with quotes,
-        # commas cannot be counted: the exact reader reads the file again)
+    elif _short_row(raw, values.shape[0], values.shape[1]):
+        # pandas pads short rows with NaN; a short row is a broken row, so find and name it
         values = _exact_rows(raw, channel, file, values.shape[1])
     if label_size:
         if values.shape[1] < 2:
