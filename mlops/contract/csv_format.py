@@ -119,15 +119,16 @@ def read_csv(stream: BinaryIO, channel: str, file: str, label_size: int = 1) -> 
     values: np.ndarray | None = None
     if pandas_can_parse(raw):
         try:
-            frame = pd.read_csv(
-                io.BytesIO(raw),
-                header=None,
-                dtype=np.float32,
-                engine="c",
-                skip_blank_lines=True,
-                keep_default_na=False,
-                na_values=list(MISSING),
-            )
+            with np.errstate(over="ignore"):  # beyond float32's range is +-inf
+                frame = pd.read_csv(
+                    io.BytesIO(raw),
+                    header=None,
+                    dtype=np.float32,
+                    engine="c",
+                    skip_blank_lines=True,
+                    keep_default_na=False,
+                    na_values=list(MISSING),
+                )
             values = frame.to_numpy(dtype=np.float32, copy=False)
         except (ValueError, pd.errors.ParserError):
             pass  # the exact reader names the line, or reads what pandas refused (1e400, "+nan")

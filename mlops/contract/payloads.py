@@ -94,7 +94,8 @@ def _small_csv(body: bytes) -> np.ndarray | None:
             for line in body.splitlines()
             if line.strip()
         ]
-        array = np.array(rows, dtype=np.float32)
+        with np.errstate(over="ignore"):  # beyond float32's range is +-inf, as in csv_format
+            array = np.array(rows, dtype=np.float32)
     except ValueError:
         return None
     return array if array.ndim == 2 else None
