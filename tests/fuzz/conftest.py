@@ -1,11 +1,14 @@
 """The fuzz folder's hypothesis profile: bounded for `make test`, longer by hand.
 
-- ``MLOPS_FUZZ_EXAMPLES`` (default 250, about a minute on two idle cores): examples per property; costly properties run a fraction.
-  ``MLOPS_FUZZ_EXAMPLES=5000 .venv/bin/python -m pytest tests/fuzz -p no:cacheprovider`` fuzzes for real.
-- Under CI (``CI`` set) the run is derandomized, so the gate is reproducible, and no example database
-  is written; elsewhere failures are remembered in ``tests/fuzz/.hypothesis/`` (git-ignored) and replayed.
-- The committed seeds are files under ``seeds/<surface>/``: each is replayed and mutated by the properties.
-- The terminal summary says how many executions ran.
+- ``MLOPS_FUZZ_EXAMPLES`` (default 250: about 80 s for the folder on this 2-core machine): examples per
+  property; the costlier properties run a share of it. To fuzz for real:
+  ``MLOPS_FUZZ_EXAMPLES=5000 .venv/bin/python -m pytest tests/fuzz -p no:cacheprovider``.
+- Under CI (``CI`` set) the run is derandomized, so the gate is reproducible, and no example database is
+  written; elsewhere failures are remembered in ``tests/fuzz/.hypothesis/`` (git-ignored) and replayed first.
+- The committed seeds are files under ``seeds/<surface>/`` (one per interesting input, crashes found
+  included): every one is replayed as is and used as a starting point for mutations. A crash found by
+  hand is kept there, and as an ``@example`` on the property that found it.
+- The terminal summary says how many executions ran (``MLOPS_FUZZ_VERBOSE=1``: per property).
 """
 
 from __future__ import annotations
