@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     router_host: str = Field(default="127.0.0.1", description="where the endpoint router listens (loopback)")
     router_port: int = Field(default=8085, description="the endpoint router's port")
     stop_grace_seconds: float = Field(default=120.0, description="SIGTERM to SIGKILL delay when stopping training")
+    capture_queue_bytes: int = Field(
+        default=64 << 20,
+        ge=8 << 20,  # one 6 MB request and its answer must fit
+        description="data capture's queue cap in bytes; past it the newest records are dropped (and counted)",
+    )
 
     @field_validator("home", "algorithms_dir")
     @classmethod

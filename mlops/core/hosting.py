@@ -335,11 +335,33 @@ class ProductionVariantSummary(_Record):
     SamplingPercentage: float | None = None  # ours, shadow variants only
 
 
+class DataCaptureStatistics(_Record):
+    """What the control process's capture writer did for one endpoint since it started (ours).
+
+    Written records reached the file (a write(2) that succeeded); failed ones could not be written (a full
+    disk, an I/O error) and are not in any file; dropped ones never entered the queue because it was full
+    (its byte cap). A spooled s3:// file waits in PendingUploads until an upload succeeds."""
+
+    WrittenRecords: int = 0
+    FailedRecords: int = 0
+    DroppedRecords: int = 0
+    QueuedRecords: int = 0
+    QueuedBytes: int = 0
+    PendingUploads: int = 0
+    FailedUploads: int = 0
+    LastError: str | None = None
+    LastErrorTime: datetime | None = None
+
+
+DataCaptureStatisticsT = DataCaptureStatistics
+
+
 class DataCaptureConfigSummary(_Record):
     EnableCapture: bool
     CaptureStatus: str  # Started | Stopped
     CurrentSamplingPercentage: float
     DestinationS3Uri: str
+    CaptureStatistics: DataCaptureStatisticsT | None = None  # ours: the writer's counts and last error
 
 
 DataCaptureConfigSummaryT = DataCaptureConfigSummary

@@ -30,7 +30,7 @@ from mlops.hosting.reaper import reap, reap_tagged, start_watchdog
 from mlops.hosting.store import HostingStore, write_atomic
 from mlops.runtime.interface import ModelServerRuntime
 from mlops.serving.api import RouterHttp
-from mlops.serving.capture import CaptureWriter
+from mlops.serving.capture_writer import DEFAULT_MAX_QUEUE_BYTES, CaptureWriter
 from mlops.serving.metrics import PrometheusText, labels
 from mlops.serving.router import DEFAULT_MODEL_TIMEOUT, EndpointRouter
 
@@ -45,6 +45,7 @@ class ControlOptions:
     failure_threshold: int = 2
     poll_seconds: float = 0.2
     capture_flush_seconds: float = 0.2
+    capture_queue_bytes: int = DEFAULT_MAX_QUEUE_BYTES
     s3_endpoint_url: str | None = None
     graceful_seconds: float = 30.0
 
@@ -90,7 +91,10 @@ def run_control_process(
     lock = _lock(store)
     sock = _bind(options.host, options.port)
     capture = CaptureWriter(
-        home / "capture-spool", flush_seconds=options.capture_flush_seconds, s3_endpoint_url=options.s3_endpoint_url
+        home / "capture-spool",
+        flush_seconds=options.capture_flush_seconds,
+        s3_endpoint_url=options.s3_endpoint_url,
+        max_queue_bytes=options.capture_queue_bytes,
     )
     router = EndpointRouter(capture, options.model_timeout)
     tag = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"  # in every model server's environment: see reaper.py

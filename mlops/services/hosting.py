@@ -519,5 +519,6 @@ def run_router(
         health_interval=health_interval,
         ping_timeout=ping_timeout,
         s3_endpoint_url=settings.s3_endpoint_url,
+        capture_queue_bytes=settings.capture_queue_bytes,
     )
     return run_control_process(settings.home, server_runtime(settings, runtime, workers), options, log)

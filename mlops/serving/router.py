@@ -22,8 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlops.serving.capture import CaptureEvent, CaptureSettings, CaptureWriter
-from mlops.serving.metrics import PrometheusText, VariantMetrics, add_variant, labels
+from mlops.serving.capture import CaptureEvent, CaptureSettings
+from mlops.serving.capture_writer import CaptureWriter
+from mlops.serving.metrics import PrometheusText, VariantMetrics, add_capture, add_variant, labels
 from mlops.serving.upstream import (
     UpstreamConnectError,
     UpstreamError,
@@ -441,11 +442,7 @@ class EndpointRouter:
             self.shadow_dropped,
         )
         if self.capture is not None:
-            c = self.capture
-            text.add("mlops_capture_records_total", "counter", "capture records written", "", c.written)
-            text.add("mlops_capture_dropped_total", "counter", "capture records dropped: queue full", "", c.dropped)
-            text.add("mlops_capture_failed_total", "counter", "capture records that could not be written", "", c.failed)
-            text.add("mlops_capture_queue", "gauge", "capture records waiting for the writer", "", c.pending)
+            add_capture(text, self.capture.statistics())
         if extra is not None:
             extra(text)
         return text.render()

@@ -26,7 +26,8 @@ from mlops.contract.payloads import encode_predictions
 from mlops.core.hosting import CaptureContentTypeHeader, DataCaptureConfig
 from mlops.data.churn_sample import generate
 from mlops.data.formats import build_encoding, encode_features, encode_labels
-from mlops.serving.capture import CaptureEvent, CaptureSettings, CaptureWriter
+from mlops.serving.capture import CaptureEvent, CaptureSettings
+from mlops.serving.capture_writer import CaptureWriter
 
 pytestmark = pytest.mark.integration
 
