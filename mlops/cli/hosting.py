@@ -13,7 +13,7 @@ from mlops.core.errors import ValidationError
 from mlops.settings import Settings
 
 if TYPE_CHECKING:
-    from mlops.core.hosting import Endpoint
+    from mlops.core.hosting import DataCaptureStatistics, Endpoint
 
 EPILOG = """workflow:
   mlops router &                                  # the endpoint router and control process
@@ -134,6 +134,21 @@ def _progress(endpoint: Endpoint) -> None:
     )
 
 
+def _capture_statistics(s: DataCaptureStatistics | None) -> list[str]:
+    if s is None:
+        return []
+    lines = [
+        f"  records:     {s.WrittenRecords} written, {s.FailedRecords} failed, {s.DroppedRecords} dropped, "
+        f"{s.QueuedRecords} queued ({s.QueuedBytes} bytes)"
+    ]
+    if s.PendingUploads or s.FailedUploads:
+        lines.append(f"  uploads:     {s.PendingUploads} file(s) waiting in the spool, {s.FailedUploads} failed tries")
+    if s.LastError:
+        when = f"{s.LastErrorTime:%Y-%m-%d %H:%M:%S}Z " if s.LastErrorTime else ""
+        lines.append(f"  last error:  {when}{s.LastError}")
+    return lines
+
+
 def describe_text(endpoint: Endpoint) -> str:
     lines = [
         f"endpoint:      {endpoint.EndpointName} ({endpoint.EndpointArn})",
@@ -156,6 +171,7 @@ def describe_text(endpoint: Endpoint) -> str:
     if endpoint.DataCaptureConfig:
         c = endpoint.DataCaptureConfig
         lines.append(f"capture:       {c.CaptureStatus}, {c.CurrentSamplingPercentage:g}% to {c.DestinationS3Uri}")
+        lines.extend(_capture_statistics(c.CaptureStatistics))
     d = endpoint.Deployment
     if d is not None:
         lines.append(

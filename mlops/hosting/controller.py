@@ -140,6 +140,12 @@ class Controller:
             raise NotFoundError("endpoint", name, "Create it with `mlops endpoints create`.")
         if name in self.fleets and endpoint.EndpointStatus not in BUSY:
             endpoint = endpoint.model_copy(update=self._summaries(name))  # live instance counts
+        capture, writer = endpoint.DataCaptureConfig, self.router.capture
+        if capture is not None and writer is not None:  # live, never stored: counts since this process started
+            statistics = writer.statistics_of(name)
+            endpoint = endpoint.model_copy(
+                update={"DataCaptureConfig": capture.model_copy(update={"CaptureStatistics": statistics})}
+            )
         return endpoint
 
     def list(self) -> list[Endpoint]:
