@@ -167,13 +167,14 @@ class CaptureWriter:
 
     def submit(self, event: CaptureEvent) -> bool:
         """Queue ``event`` (from one thread: the router's event loop); False when it was dropped."""
-        counters = self._counters_for(event.endpoint)
-        size = _queued_size(event)
-        full = self._submitted_bytes - self._taken_bytes + size > self.max_queue_bytes
-        if full or len(self._queue) >= self.max_queue:
+        counters = self._counters.get(event.endpoint) or self._counters_for(event.endpoint)
+        output = event.output
+        size = len(event.body) + (len(output) if output is not None else 0) + EVENT_OVERHEAD_BYTES
+        submitted = self._submitted_bytes
+        if submitted - self._taken_bytes + size > self.max_queue_bytes or len(self._queue) >= self.max_queue:
             counters.dropped += 1
             return False
-        self._submitted_bytes += size
+        self._submitted_bytes = submitted + size
         counters.submitted_bytes += size
         counters.submitted += 1
         self._queue.append(event)
