@@ -13,7 +13,7 @@ from mlops.core.errors import ValidationError
 from mlops.settings import Settings
 
 if TYPE_CHECKING:
-    from mlops.core.hosting import DataCaptureStatistics, Endpoint
+    from mlops.core.hosting import Endpoint
 
 EPILOG = """workflow:
   mlops router &                                  # the endpoint router and control process
@@ -134,7 +134,9 @@ def _progress(endpoint: Endpoint) -> None:
     )
 
 
-def _capture_statistics(s: DataCaptureStatistics | None) -> list[str]:
+def _capture_statistics(endpoint: Endpoint) -> list[str]:
+    """The capture writer's counts for the endpoint (DataCaptureConfig.CaptureStatistics, ours)."""
+    s = endpoint.DataCaptureConfig.CaptureStatistics if endpoint.DataCaptureConfig else None
     if s is None:
         return []
     lines = [
@@ -171,7 +173,7 @@ def describe_text(endpoint: Endpoint) -> str:
     if endpoint.DataCaptureConfig:
         c = endpoint.DataCaptureConfig
         lines.append(f"capture:       {c.CaptureStatus}, {c.CurrentSamplingPercentage:g}% to {c.DestinationS3Uri}")
-        lines.extend(_capture_statistics(c.CaptureStatistics))
+        lines.extend(_capture_statistics(endpoint))
     d = endpoint.Deployment
     if d is not None:
         lines.append(

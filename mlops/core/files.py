@@ -1,7 +1,5 @@
 """Files written whole or not at all: the text goes to a temporary file of its own beside the target
-(unique per writer, so concurrent writers never share one) and is renamed into place. ``durable``
-writes also survive a crash of the machine: the file is fsynced before the rename and its folder after
-it (a rename is only durable once the folder's entry is)."""
+(unique per writer, so concurrent writers never share one) and is renamed into place."""
 
 from __future__ import annotations
 
@@ -10,15 +8,6 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-
-def sync_folder(folder: Path) -> None:
-    """fsync a folder, making the entries created, renamed or removed in it durable."""
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def temp_beside(path: Path, text: str, durable: bool = False) -> Path:
@@ -33,8 +22,19 @@ def temp_beside(path: Path, text: str, durable: bool = False) -> Path:
     return Path(tmp)
 
 
+def sync_folder(folder: Path) -> None:
+    """fsync a folder, making the entries created, renamed or removed in it durable."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def write_atomic(path: Path, text: str, durable: bool = False) -> None:
-    """Replace ``path`` with ``text`` in one rename: readers see the old file or the new one."""
+    """Replace ``path`` with ``text`` in one rename: readers see the old file or the new one. A ``durable``
+    write also survives a crash of the machine: the file is fsynced before the rename and its folder
+    after it (a rename is only durable once the folder's entry is)."""
     os.replace(temp_beside(path, text, durable), path)
     if durable:
         sync_folder(path.parent)

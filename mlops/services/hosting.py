@@ -518,7 +518,7 @@ def run_router(
         model_timeout=model_timeout,
         health_interval=health_interval,
         ping_timeout=ping_timeout,
-        s3_endpoint_url=settings.s3_endpoint_url,
         capture_queue_bytes=settings.capture_queue_bytes,
+        s3_endpoint_url=settings.s3_endpoint_url,
     )
     return run_control_process(settings.home, server_runtime(settings, runtime, workers), options, log)
