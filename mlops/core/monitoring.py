@@ -330,6 +330,8 @@ class BiasMetric(_File):
     name: str
     description: str = ""
     value: float | None  # None: undefined for this data (e.g. an empty facet)
+    # Ours: the bootstrap standard error of the value (the baseline's own sampling noise).
+    standard_error: float | None = None
     # Ours: how much worse than the baseline (farther from fair) a window may be before it is a violation.
     # None: reported, never a violation.
     tolerance: float | None = None
@@ -391,6 +393,22 @@ class CapturedColumns(StrEnum):
 CapturedColumnsT = CapturedColumns
 
 
+class BaselineRows(_Record):
+    """Which rows a baseline was made from (ours): the model-quality, bias and attribution baselines mean
+    something only on rows the model never saw."""
+
+    Description: str  # e.g. "the test split 1a2b3c of churn@… (version 1): 450 rows the model never saw"
+    HeldOut: bool  # True: the model was not trained on these rows (known from the job's lineage)
+    TrainingJobName: str | None = None
+    DatasetVersion: str | None = None
+    SplitId: str | None = None
+    SplitPart: str | None = None  # test or validation
+    Rows: int = 0
+
+
+BaselineRowsT = BaselineRows
+
+
 class MonitoringBaseline(_Record):
     """What ``mlops monitor baseline`` made (ours; SageMaker keeps the same in its baselining job's
     output folder). The files beside it: statistics.json, constraints.json, reference.parquet and, with a
@@ -409,6 +427,8 @@ class MonitoringBaseline(_Record):
     ProbabilityThreshold: float = 0.5
     ModelDataUrl: str | None = None
     AttributionMethod: str | None = None
+    Rows: BaselineRowsT | None = None  # ours: which rows (None: a baseline made before this was recorded)
+    Notes: tuple[str, ...] = ()  # ours: e.g. why the baseline has no attributions
 
     @property
     def problem_type(self) -> ProblemType:
@@ -434,8 +454,12 @@ class Violation(_Record):
     facet: str | None = None
     facet_value: str | None = None
     baseline_value: float | str | None = None
-    observed_value: float | str | None = None
+    observed_value: float | str | None = None  # in the unit of baseline_value
     threshold: float | str | None = None
+    # Ours: how far observed_value may lie beyond the threshold by chance in a window of this many rows, at
+    # the monitor's false-alarm rate (a violation lies beyond it), and the rows it was judged on.
+    noise_band: float | None = None
+    window_rows: int | None = None
     description: str
 
     @property
@@ -573,6 +597,12 @@ class MonitorSpec(_Record):
     MonitoringType: MonitoringTypeT
     Severity: SeverityT = Severity.error
     Retrain: bool = False  # whether a violation of this monitor asks for retraining
+    # Ours: the share of windows of unchanged data this monitor may flag (all its features and checks
+    # together; see mlops/monitoring/README.md for how each monitor holds it).
+    FalseAlarmRate: float = Field(default=0.01, gt=0, lt=0.5)
+    # Ours: fewer rows than this and the monitor says the window is too small instead of judging it
+    # (None: the monitor's own minimum).
+    MinRows: int | None = Field(default=None, ge=1)
     # data-drift: evidently's method and threshold per column (overrides its choice by type and size)
     DriftMethods: dict[str, str] = Field(default_factory=dict)
     DriftThresholds: dict[str, float] = Field(default_factory=dict)

@@ -177,7 +177,9 @@ def bias_baseline(baseline: Baseline, config: BiasConfig, seed: int = 0) -> Bias
     out = bias.outcomes(
         baseline.labels, baseline.scores, baseline.manifest.Encoding, config, baseline.manifest.ProbabilityThreshold
     )
-    analysis, _, _ = bias.analyse(baseline.features, out, config, baseline.manifest.Encoding, seed=seed)
+    analysis, _, _ = bias.analyse(
+        baseline.features, out, config, baseline.manifest.Encoding, seed=seed, draws=bias.BOOTSTRAP
+    )  # bootstrapped: a window is judged against the baseline's own noise too
     return analysis
 
 

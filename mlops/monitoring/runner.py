@@ -52,6 +52,7 @@ class RunContext:
     seed: int = 0
     notes: list[str] = field(default_factory=list)
     _scores: np.ndarray | None = None
+    drifts: list[drift.ColumnDrift] | None = None  # the drift monitor's tests, for the report
 
     def scores(self, window: WindowData) -> np.ndarray | None:
         """The captured scores, or the model's when the capture holds no answers."""
@@ -92,6 +93,14 @@ def _skipped(kind: MonitoringType, reason: str, rows: int = 0) -> MonitorResult:
     return MonitorResult(MonitoringType=kind, MonitoringExecutionStatus=Status.Skipped, FailureReason=reason, Rows=rows)
 
 
+def too_small(kind: MonitoringType, rows: int, spec: MonitorSpec, default: int) -> MonitorResult | None:
+    """The skipped result of a window too small for the monitor to judge at its false-alarm rate."""
+    needed = spec.MinRows or default
+    if rows >= needed:
+        return None
+    return _skipped(kind, f"window of {rows} rows is too small to judge (needs >= {needed})", rows)
+
+
 def _write_json(path: Path, document: object) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=2, default=str) + "\n")
@@ -101,8 +110,15 @@ class DataQualityMonitor:
     kind = MonitoringType.DataQuality
 
     def run(self, window: WindowData, ctx: RunContext) -> MonitorResult:
+        small = too_small(self.kind, window.rows, ctx.spec, data_quality.MIN_ROWS)
+        if small is not None:
+            return small
         violations, stats = data_quality.check(
-            window.features, ctx.baseline.statistics, ctx.baseline.constraints, window.unparsable
+            window.features,
+            ctx.baseline.statistics,
+            ctx.baseline.constraints,
+            window.unparsable,
+            false_alarm_rate=ctx.spec.FalseAlarmRate,
         )
         if ctx.out_dir is not None:
             _write_json(
@@ -116,8 +132,12 @@ class DataDriftMonitor:
     kind = MonitoringType.DataDrift
 
     def run(self, window: WindowData, ctx: RunContext) -> MonitorResult:
+        small = too_small(self.kind, window.rows, ctx.spec, drift.MIN_ROWS)
+        if small is not None:
+            return small
         violations, metrics, drifts = drift.drift_check(ctx.baseline.features, window.features, ctx.spec)
-        notes = [f"{d.column}: {d.method_display} {d.score:.4g} (threshold {d.threshold:g})" for d in drifts]
+        ctx.drifts = drifts
+        notes = [f"{d.column}: {d.method_display} {d.score:.4g} (threshold {d.threshold:.3g})" for d in drifts]
         return _result(self.kind, violations, metrics, window.rows, notes=notes)
 
 
@@ -145,7 +165,13 @@ class ModelQualityMonitor:
         metrics = model_quality.compute(
             base.manifest.problem_type, window.labels[known], scores[known], ctx.probability_threshold
         )
-        violations = model_quality.check(metrics, base.model_quality_statistics, base.model_quality_constraints)
+        violations = model_quality.check(
+            metrics,
+            base.model_quality_statistics,
+            base.model_quality_constraints,
+            rows=labeled,
+            false_alarm_rate=ctx.spec.FalseAlarmRate,
+        )
         metrics["labeled_rows"] = float(labeled)
         return _result(self.kind, violations, metrics, labeled)
 
@@ -157,6 +183,9 @@ class BiasMonitor:
         config = ctx.bias_config
         if config is None:
             raise ValidationError("bias", "the bias monitor needs a facet (--facet)")
+        small = too_small(self.kind, window.rows, ctx.spec, bias.MIN_ROWS)
+        if small is not None:
+            return small
         bias.facet_groups(window.features, config)  # a missing facet column fails here, with its message
         encoding = ctx.baseline.manifest.Encoding
         notes = []
@@ -168,7 +197,9 @@ class BiasMonitor:
         analysis, noise, found = bias.analyse(
             window.features, out, config, encoding, tolerances=None, seed=ctx.seed, draws=bias.BOOTSTRAP
         )
-        violations, metrics = bias.check(reference, analysis, noise, config.Facet)
+        violations, metrics = bias.check(
+            reference, analysis, noise, config.Facet, ctx.spec.FalseAlarmRate, rows=window.rows
+        )
         if ctx.out_dir is not None:
             _write_json(ctx.out_dir / "bias" / "analysis.json", analysis.model_dump(mode="json", exclude_none=True))
         return _result(self.kind, violations, metrics, window.rows, notes=notes + found)
@@ -182,6 +213,9 @@ class AttributionMonitor:
             return _skipped(self.kind, "the baseline has no attributions (make it with --model)")
         if ctx.model is None:
             return _skipped(self.kind, "no model to explain (the endpoint's model could not be loaded)")
+        small = too_small(self.kind, window.rows, ctx.spec, attribution.MIN_ROWS)
+        if small is not None:
+            return small
         rng = np.random.default_rng(ctx.seed)
         values, expected, explained = attribution.attributions(
             ctx.model, window.features, ctx.baseline.manifest.Encoding, rng, background=ctx.baseline.features
