@@ -172,7 +172,9 @@ def _sample(pool: pd.DataFrame, size: int, rng: np.random.Generator) -> pd.DataF
     return pool.iloc[rng.choice(len(pool), size, replace=False)].reset_index(drop=True)
 
 
-def shifted_window(s: Setup, scenario: str, size: int, rng: np.random.Generator) -> tuple[pd.DataFrame, np.ndarray, XGBoostModel]:
+def shifted_window(
+    s: Setup, scenario: str, size: int, rng: np.random.Generator
+) -> tuple[pd.DataFrame, np.ndarray, XGBoostModel]:
     t, problem = s.table, s.encoding.ProblemType
     serving = s.swapped if scenario == "attribution" else s.model
     if scenario == "label-shift":
@@ -215,7 +217,9 @@ def _facet_group(rows: pd.DataFrame, facet: BiasConfig) -> np.ndarray:
     return np.asarray(rows[facet.Facet] == "female")
 
 
-def judge(s: Setup, rows: pd.DataFrame, scores: np.ndarray, serving: XGBoostModel, seed: int) -> dict[MonitoringType, str]:
+def judge(
+    s: Setup, rows: pd.DataFrame, scores: np.ndarray, serving: XGBoostModel, seed: int
+) -> dict[MonitoringType, str]:
     """Each monitor's verdict on one window: alarm, quiet or skipped (and the first false alarm's text)."""
     window = WindowData(
         start=START,
@@ -289,6 +293,12 @@ def main() -> None:
                     cell = detected.setdefault((s.table.name, size, scenario), [0, 0])
                     cell[0] += verdict.startswith("alarm")
                     cell[1] += 1
+            fa = ", ".join(f"{m.value} {false_alarms[(s.table.name, size, m)][0]}/{false_alarms[(s.table.name, size, m)][1]}"
+                           for m in MONITORS if (s.table.name, size, m) in false_alarms)  # fmt: skip
+            dt = ", ".join(
+                f"{sc} {v[0]}/{v[1]}" for (tn, n, sc), v in detected.items() if tn == s.table.name and n == size
+            )
+            print(f"  {s.table.name} {size} rows: false alarms {fa}; detected {dt}", flush=True)
         print(f"  {s.table.name}: done at {time.perf_counter() - started:.0f} s", flush=True)
     elapsed = time.perf_counter() - started
 
@@ -324,7 +334,8 @@ def main() -> None:
         f"{m.value} {total[m][0]}/{total[m][1]} ({total[m][0] / max(total[m][1], 1):.2%}; worst cell {worst[m]:.0%})"
         for m in MONITORS))  # fmt: skip
     windows = sum(v[1] + v[2] for k, v in false_alarms.items() if k[2] is MONITORS[0]) + sum(
-        v[1] for v in detected.values())
+        v[1] for v in detected.values()
+    )
     print("mean seconds per window: " + ", ".join(f"{m.value} {SECONDS.get(m, 0.0) / max(windows, 1):.3f}"
                                                    for m in MONITORS))  # fmt: skip
     for line in examples[:20]:

@@ -463,6 +463,12 @@ class Violation(_Record):
     description: str
 
     @property
+    def subject(self) -> str:
+        """What the violation is about, for people: the feature, the facet value and the metric."""
+        parts = [self.feature_name, f"{self.facet}={self.facet_value}" if self.facet else None, self.metric_name]
+        return " ".join(p for p in parts if p) or self.monitoring_type.value
+
+    @property
     def key(self) -> str:
         """What identifies the violation across runs (for resolving and retraining records)."""
         parts = [self.monitoring_type.value, self.constraint_check_type]
@@ -505,8 +511,9 @@ class GroundTruthSummary(_Record):
 
 
 class RetrainDecision(_Record):
-    Retrain: bool
+    Retrain: bool  # True: retraining is requested (the monitoring DAG starts the pipeline; the CLI does not)
     Reason: str
+    RequestUri: str | None = None  # ours: where a positive decision is recorded for the pipeline to pick up
     TriggeringViolation: Violation | None = None
     Candidates: tuple[Violation, ...] = ()
     LastTriggerTime: datetime | None = None

@@ -31,6 +31,7 @@ from mlops.core.errors import ConflictError, NotFoundError, ValidationError
 from mlops.core.ids import check_name
 from mlops.core.monitoring import (
     AttributionAnalysis,
+    BaselineRows,
     BiasAnalysis,
     BiasConfig,
     CapturedColumns,
@@ -105,6 +106,8 @@ def suggest_baseline(
     reference_rows: int = REFERENCE_ROWS,
     tolerance: float = model_quality.TOLERANCE,
     seed: int = 0,
+    source_rows: BaselineRows | None = None,
+    notes: tuple[str, ...] = (),
 ) -> Baseline:
     """The baseline of ``raw`` (training data: the raw columns, the label if present). With a model (or
     its ``scores`` for every row) it also holds model-quality statistics and, with a model, attributions."""
@@ -162,6 +165,8 @@ def suggest_baseline(
         ProbabilityThreshold=probability_threshold,
         ModelDataUrl=model_data_url,
         AttributionMethod=method,
+        Rows=source_rows or BaselineRows(Description=f"every row of {source}", HeldOut=False, Rows=len(frame)),
+        Notes=notes,
     )
     return Baseline(manifest, statistics, constraints, reference, mq_stats, mq_constraints, analysis)
 

@@ -1,7 +1,7 @@
 """The bias-drift monitor: Clarify's metrics for a facet on the baseline and on a window; a violation when
 the window is worse (farther from fair) than the baseline by more than the metric's tolerance, and by more
 than the sampling noise: z bootstrap standard errors of the difference (the window's and the baseline's
-own), z the one-sided normal quantile at α / k, α the monitor's ``FalseAlarmRate`` and k the number of
+own), z the one-sided normal quantile at alpha / k, alpha the monitor's ``FalseAlarmRate`` and k the number of
 (facet value, metric) pairs judged (Bonferroni), and never fewer than ``NOISE_Z``; so a small window does
 not page on chance. Clarify's violation fields: facet, facet_value, metric_name, constraint_check_type
 ``bias_drift_check``."""

@@ -3,15 +3,15 @@ violation names (data_type_check, completeness_check, baseline_drift_check, miss
 extra_column_check, categorical_values_check) and one of ours (range_check).
 
 The checks that count (completeness, range, domain, baseline drift) judge a window of n rows against the
-sampling noise of n rows, so unchanged data is flagged at most ``FalseAlarmRate`` (α) of the time for the
-whole window: each of the k checks run is held at α / k (Bonferroni), and a violation needs both the
+sampling noise of n rows, so unchanged data is flagged at most ``FalseAlarmRate`` (alpha) of the time for the
+whole window: each of the k checks run is held at alpha / k (Bonferroni), and a violation needs both the
 constraint broken and the observed value beyond what chance gives at that level (``noise_band``):
 
 - completeness, range and domain count the window's rows that miss, fall outside the baseline's range or
   outside its domain; a clean window's count is beta-binomial (the baseline of m rows saw j of them:
   Beta(j + 1, m - j + 1) for missing values, Beta(2, m - 1) for values beyond the extremes of m values,
   Beta(N1 + 1, m - N1) for categories, N1 the categories seen once: Good-Turing's unseen mass);
-- baseline drift: the Kolmogorov-Smirnov distance beyond c(α / k) * sqrt((n + m) / (n m)) plus the
+- baseline drift: the Kolmogorov-Smirnov distance beyond c(alpha / k) * sqrt((n + m) / (n m)) plus the
   percentile resolution of the baseline's distribution (Robust), or each category's share beyond
   z * sqrt(p (1 - p) (1 / n + 1 / m)).
 

@@ -1,12 +1,12 @@
 """The data-drift monitor: a two-sample test per feature, with the window's false-alarm rate held at the
-schedule's ``FalseAlarmRate`` (α, default 1%) across all features.
+schedule's ``FalseAlarmRate`` (alpha, default 1%) across all features.
 
 Each feature gets a test that returns a p-value and accounts for the sizes of both samples: numbers the
-two-sample Kolmogorov–Smirnov test (evidently's ``ks``), categories the chi-square test of homogeneity of
-the 2 × k table of counts (``chisquare_homogeneity``, ours, registered with evidently so its report runs
+two-sample Kolmogorov-Smirnov test (evidently's ``ks``), categories the chi-square test of homogeneity of
+the 2 x k table of counts (``chisquare_homogeneity``, ours, registered with evidently so its report runs
 the same test; evidently's own ``chisquare`` treats the reference's shares as exact, which pages on a
-small reference). A feature drifts when its p-value is below α / k, k the number of features tested
-(Bonferroni), so a window of unchanged data is flagged at most α of the time however many features it
+small reference). A feature drifts when its p-value is below alpha / k, k the number of features tested
+(Bonferroni), so a window of unchanged data is flagged at most alpha of the time however many features it
 has. A column may name another evidently method (``DriftMethods``) or its own threshold
 (``DriftThresholds``, used as given): a distance method (psi, wasserstein, …) is not calibrated to the
 window's size, and the result says so.
@@ -158,7 +158,7 @@ def column_drift(
 def column_thresholds(
     reference: pd.DataFrame, current: pd.DataFrame, spec: MonitorSpec
 ) -> tuple[dict[str, str], dict[str, float]]:
-    """The method and threshold each column is judged with: a p-value test at α / k (k the columns judged
+    """The method and threshold each column is judged with: a p-value test at alpha / k (k the columns judged
     by p-value tests without a threshold of their own), or what the schedule names for the column."""
     methods: dict[str, str] = {}
     for name in reference.columns:

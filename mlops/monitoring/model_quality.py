@@ -9,9 +9,9 @@ DeviationGreaterThanThreshold, which catches a shift of the label distribution d
 A window of n labelled rows is a violation only when its metric is worse than the threshold by more than
 the sampling noise: the noise band is z * sqrt(SE(n)^2 + SE(m)^2), SE from the baseline's bootstrap
 standard deviation (``standard_deviation`` of b = min(m, BOOTSTRAP_ROWS) rows, scaled by sqrt(b / n)), m the
-baseline's rows, z the one-sided normal quantile at α / k (two-sided for a deviation), α the monitor's
+baseline's rows, z the one-sided normal quantile at alpha / k (two-sided for a deviation), alpha the monitor's
 ``FalseAlarmRate`` and k the number of constrained metrics (Bonferroni). So a threshold equal to the
-baseline's own value still pages unchanged data at most α of the time.
+baseline's own value still pages unchanged data at most alpha of the time.
 """
 
 from __future__ import annotations
@@ -162,7 +162,9 @@ def standard_error(value: MetricValue, baseline_rows: int, rows: int) -> float:
 def noise_band(value: MetricValue, baseline_rows: int, rows: int, z: float) -> float:
     """How far a window of ``rows`` rows may fall from the baseline's metric by chance (z standard errors
     of the difference of the window's and the baseline's estimates)."""
-    return z * math.hypot(standard_error(value, baseline_rows, rows), standard_error(value, baseline_rows, baseline_rows))
+    return z * math.hypot(
+        standard_error(value, baseline_rows, rows), standard_error(value, baseline_rows, baseline_rows)
+    )
 
 
 def check(
@@ -206,8 +208,11 @@ def check(
                 f"by more than {c.threshold:g}{noise}"
             )
         else:
-            text = f"Metric {name} with {value:.4g} was {op.value} {c.threshold:.4g}{noise}; baseline {reference:.4g}" \
-                if reference is not None else f"Metric {name} with {value:.4g} was {op.value} {c.threshold:.4g}{noise}"
+            text = (
+                f"Metric {name} with {value:.4g} was {op.value} {c.threshold:.4g}{noise}; baseline {reference:.4g}"
+                if reference is not None
+                else f"Metric {name} with {value:.4g} was {op.value} {c.threshold:.4g}{noise}"
+            )
         violations.append(
             Violation(
                 monitoring_type=KIND,

@@ -312,35 +312,36 @@ def run_monitors(
         status = Status.Failed
     else:
         status = Status.Completed
-    report_uri = violations_uri = None
+    violations_uri = None
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         violations_path = out_dir / "violations.json"
         _write_json(violations_path, {"violations": [v.model_dump(mode="json", exclude_none=True) for v in violations]})
         violations_uri = str(violations_path)
-        if html:
-            report_uri = _report(out_dir, window, baseline, monitors, results, seed)
     failures = "; ".join(f"{r.MonitoringType.value}: {r.FailureReason}" for r in failed) or None
-    return MonitoringRun(
+    run = MonitoringRun(
         **common,
         EndTime=utcnow(),
         MonitoringExecutionStatus=status,
         FailureReason=failures,
         Monitors=tuple(results),
-        ReportUri=report_uri,
         ViolationsUri=violations_uri,
     )
+    if out_dir is not None and html:
+        run = run.model_copy(update={"ReportUri": _report(out_dir, run, window, baseline, monitors, seed)})
+    return run
 
 
 def _report(
     out_dir: Path,
+    run: MonitoringRun,
     window: WindowData,
     baseline: Baseline,
     monitors: Sequence[MonitorSpec],
-    results: list[MonitorResult],
     seed: int,
 ) -> str | None:
-    from mlops.monitoring.report import write_report
+    """The run's HTML page, with evidently's report as one section (its failure is noted on the page)."""
+    from mlops.monitoring.report import evidently_html, write_report
 
     spec = next((m for m in monitors if m.MonitoringType is MonitoringType.DataDrift), None)
     problem = baseline.manifest.problem_type
@@ -352,10 +353,9 @@ def _report(
                 (baseline.labels, _predicted(ref_scores, problem, baseline.manifest.ProbabilityThreshold)),
                 (window.labels, _predicted(window.scores, problem, baseline.manifest.ProbabilityThreshold)),
             )
-    path = out_dir / "report.html"
+    embedded: str | None = None
     try:
-        write_report(
-            path,
+        embedded, shown = evidently_html(
             baseline.features,
             window.features,
             spec,
@@ -364,10 +364,18 @@ def _report(
             outcomes[1] if outcomes else None,
             seed=seed,
         )
-    except Exception:  # the report is a view: its failure is logged, the run's findings stand
-        log.error("evidently's report could not be written:\n%s", traceback.format_exc())
+        note = (
+            f"evidently's own report over {shown} of the window's {window.rows} rows and the baseline's "
+            f"{len(baseline.features)} reference rows, with the drift monitor's methods and thresholds"
+        )
+    except Exception as e:  # the report is a view: its failure is noted, the run's findings stand
+        log.error("evidently's report could not be rendered:\n%s", traceback.format_exc())
+        note = f"evidently's report could not be rendered: {type(e).__name__}: {e}"
+    try:
+        return str(write_report(out_dir / "report.html", run, embedded, note))
+    except OSError:
+        log.error("the report could not be written:\n%s", traceback.format_exc())
         return None
-    return str(path)
 
 
 def _predicted(scores: np.ndarray, problem: ProblemType, threshold: float) -> np.ndarray:
