@@ -286,3 +286,29 @@ def test_a_training_jobs_baseline_is_its_held_out_split_and_a_linear_learner_is_
     capsys.readouterr()
     assert main(["monitor", "baseline", "churn", "--model", "ll-churn", "--version", "2", "--force"]) == 2
     assert "training job ll-churn was trained on churn@" in capsys.readouterr().err  # not another version's rows
+
+
+def test_a_model_no_monitor_can_score_makes_a_baseline_without_it_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MLOPS_HOME", str(tmp_path / "home"))
+    generate(800, seed=3).to_csv(tmp_path / "churn.csv", index=False)
+    with tarfile.open(tmp_path / "model.tar.gz", "w:gz") as tar:
+        info = tarfile.TarInfo("model.bin")  # a brought-your-own container's model
+        info.size = 4
+        tar.addfile(info, io.BytesIO(b"\0\1\2\3"))
+    args = [
+        "monitor",
+        "baseline",
+        str(tmp_path / "churn.csv"),
+        "--name",
+        "byoc",
+        "--model",
+        str(tmp_path / "model.tar.gz"),
+    ]
+    assert main(args) == 0
+    out = capsys.readouterr()
+    assert "note: made without the model" in out.err and "holds model.bin" in out.err
+    manifest = json.loads((tmp_path / "home" / "monitoring" / "baselines" / "byoc" / "baseline.json").read_text())
+    assert manifest["HasPredictions"] is False and "AttributionMethod" not in manifest
+    assert "no model-quality, post-training bias or attribution baseline" in manifest["Notes"][0]
