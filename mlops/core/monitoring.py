@@ -456,8 +456,8 @@ class Violation(_Record):
     baseline_value: float | str | None = None
     observed_value: float | str | None = None  # in the unit of baseline_value
     threshold: float | str | None = None
-    # Ours: how far observed_value may lie beyond the threshold by chance in a window of this many rows, at
-    # the monitor's false-alarm rate (a violation lies beyond it), and the rows it was judged on.
+    # Ours: how far from baseline_value chance alone moves observed_value in a window of window_rows rows, at
+    # the monitor's false-alarm rate (mlops/monitoring/README.md: how each monitor judges with it), and those rows.
     noise_band: float | None = None
     window_rows: int | None = None
     description: str

@@ -140,16 +140,17 @@ def _completeness(
     beyond, band = beyond_chance(missing, n, seen_missing + 1.0, seen - seen_missing + 1.0, alpha)
     if not beyond:
         return None
+    baseline_missing = seen_missing / seen if seen else 1.0 - c.completeness
     return _v(
         "completeness_check",
         c.name,
         f"Data completeness requirement is not met. Expected completeness: {_percent(required)}, "
         f"observed: {_percent(observed)} of {n} rows (a window like the baseline's stays above "
         f"{_percent(1 - band)} at this size).",
-        baseline_value=1.0 - seen_missing / seen if seen else c.completeness,
+        baseline_value=1.0 - baseline_missing,
         observed_value=observed,
         threshold=required,
-        noise_band=band,
+        noise_band=max(band - baseline_missing, 0.0),
         rows=n,
     )
 

@@ -179,6 +179,7 @@ def drift_check(
     if unknown:
         raise ValidationError("DriftMethods/DriftThresholds", f"no such column(s): {', '.join(unknown)}")
     methods, thresholds = column_thresholds(reference, current, spec)
+    adjusted = len([c for c in thresholds if c not in spec.DriftThresholds])
     drifts: list[ColumnDrift] = []
     for name in reference.columns:
         if str(name) not in methods:
@@ -200,7 +201,7 @@ def drift_check(
         if d.p_value:
             test = f"{d.method_display} {d.score:.3g} is below {d.threshold:.3g}"
             if d.column not in spec.DriftThresholds:
-                test += f" (false-alarm rate {spec.FalseAlarmRate:g} over {len(thresholds)} features)"
+                test += f" (false-alarm rate {spec.FalseAlarmRate:g} over {adjusted} features)"
         else:
             test = f"{d.method_display} {d.score:.4g} is at or above {d.threshold:g} (a distance: not calibrated to " \
                    f"the window's size)"  # fmt: skip
