@@ -52,7 +52,6 @@ class RunContext:
     seed: int = 0
     notes: list[str] = field(default_factory=list)
     _scores: np.ndarray | None = None
-    drifts: list[drift.ColumnDrift] | None = None  # the drift monitor's tests, for the report
 
     def scores(self, window: WindowData) -> np.ndarray | None:
         """The captured scores, or the model's when the capture holds no answers."""
@@ -136,7 +135,6 @@ class DataDriftMonitor:
         if small is not None:
             return small
         violations, metrics, drifts = drift.drift_check(ctx.baseline.features, window.features, ctx.spec)
-        ctx.drifts = drifts
         notes = [f"{d.column}: {d.method_display} {d.score:.4g} (threshold {d.threshold:.3g})" for d in drifts]
         return _result(self.kind, violations, metrics, window.rows, notes=notes)
 
