@@ -16,7 +16,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from mlops.core.errors import ConflictError
-from mlops.core.ids import check_name
+from mlops.core.ids import NameStr, check_name
 from mlops.core.records import Record as _Record
 
 
@@ -34,7 +34,7 @@ class ModelPackageContainerDefinition(_Record):
     ImageDigest: str | None = None
     ModelDataUrl: str
     # Ours: the algorithm folder that serves the model (SageMaker names it by image only).
-    AlgorithmName: str | None = None
+    AlgorithmName: NameStr | None = None
 
 
 class InferenceSpecification(_Record):
@@ -91,7 +91,7 @@ ModelLineageT = ModelLineage
 
 
 class ModelPackageGroup(_Record):
-    ModelPackageGroupName: str
+    ModelPackageGroupName: NameStr
     ModelPackageGroupArn: str
     ModelPackageGroupDescription: str = ""
     CreationTime: datetime
@@ -101,7 +101,7 @@ class ModelPackageGroup(_Record):
 class CreateModelPackageInput(_Record):
     """What CreateModelPackage takes (the versioned kind: a group name, never a package name)."""
 
-    ModelPackageGroupName: str
+    ModelPackageGroupName: NameStr
     ModelPackageDescription: str = ""
     InferenceSpecification: InferenceSpecificationT
     ModelMetrics: ModelMetricsT | None = None
@@ -112,7 +112,7 @@ class CreateModelPackageInput(_Record):
 class ModelPackage(_Record):
     """What DescribeModelPackage returns for a versioned model package."""
 
-    ModelPackageGroupName: str
+    ModelPackageGroupName: NameStr
     ModelPackageVersion: int
     ModelPackageArn: str
     ModelPackageDescription: str = ""

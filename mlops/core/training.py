@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
+from mlops.core.ids import ChannelNameStr, NameStr
 from mlops.core.records import Record as _Record
 
 # Fields carry SageMaker's names, which are also the names of their types; the `<Name>T` aliases
@@ -77,7 +78,7 @@ DataSourceT = DataSource
 
 
 class Channel(_Record):
-    ChannelName: str
+    ChannelName: ChannelNameStr
     DataSource: DataSourceT
     ContentType: str = "text/csv"
     CompressionType: str = "None"
@@ -86,7 +87,7 @@ class Channel(_Record):
 
 class AlgorithmSpecification(_Record):
     TrainingImage: str | None = None
-    AlgorithmName: str | None = None
+    AlgorithmName: NameStr | None = None  # a folder of the catalog
     TrainingInputMode: TrainingInputModeT = TrainingInputModeT.File
     MetricDefinitions: tuple[MetricDefinition, ...] = ()
 
@@ -123,7 +124,7 @@ StoppingConditionT = StoppingCondition
 class TrainingJobRequest(_Record):
     """What CreateTrainingJob takes."""
 
-    TrainingJobName: str
+    TrainingJobName: NameStr
     AlgorithmSpecification: AlgorithmSpecificationT
     HyperParameters: dict[str, str] = Field(default_factory=dict)
     InputDataConfig: tuple[Channel, ...] = ()
@@ -159,7 +160,7 @@ ModelArtifactsT = ModelArtifacts
 class TrainingJob(_Record):
     """What DescribeTrainingJob returns, plus a few local facts (sha256 of the artifact, log location)."""
 
-    TrainingJobName: str
+    TrainingJobName: NameStr
     TrainingJobArn: str
     TrainingJobStatus: TrainingJobStatusT
     SecondaryStatus: SecondaryStatusT
