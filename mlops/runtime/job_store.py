@@ -1,6 +1,7 @@
 """Job records on disk: one folder per job holding job.json (the DescribeTrainingJob record),
 the log, the metric history and the job's own /opt/ml tree. Writes are atomic renames, so a
-reader never sees half a record and a record survives the death of whoever launched the job."""
+reader never sees half a record and a record survives the death of whoever launched the job. Every path
+goes through ``folder``, which refuses a name outside SageMaker's rule or a folder resolving elsewhere."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from datetime import datetime
 from pathlib import Path
 
 from mlops.core.errors import ConflictError, NotFoundError
-from mlops.core.files import write_atomic
+from mlops.core.files import path_under, write_atomic
+from mlops.core.ids import check_name
 from mlops.core.training import MetricData, TrainingJob, TrainingJobRequest
 
 
@@ -18,7 +20,8 @@ class JobStore:
         self.root = root.resolve()  # processes started elsewhere (cwd of an algorithm) must find it
 
     def folder(self, name: str) -> Path:
-        return self.root / name
+        """The job's folder: the name is checked (SageMaker's rule) and must stay in the store."""
+        return path_under(self.root, check_name("TrainingJobName", name), field="TrainingJobName")
 
     def contract_root(self, name: str) -> Path:
         return self.folder(name) / "opt" / "ml"

@@ -16,7 +16,7 @@ from mlops.algorithms.catalog import AlgorithmCatalog
 from mlops.core.algorithm import check_hyperparameter
 from mlops.core.clock import utcnow
 from mlops.core.errors import ConflictError, ValidationError
-from mlops.core.ids import check_name
+from mlops.core.ids import check_tuning_job_name
 from mlops.core.training import AlgorithmSpecification, OutputDataConfig, ResourceConfig, StoppingCondition
 from mlops.core.tuning import (
     ContinuousParameterRange,
@@ -33,8 +33,6 @@ from mlops.core.tuning_job import (
 )
 from mlops.services.training import TrainingInput, build_request
 from mlops.tuning.job_store import TuningJobStore
-
-MAX_TUNING_JOB_NAME = 48
 
 
 @dataclass(frozen=True)
@@ -84,9 +82,7 @@ def _check_against_algorithm(catalog: AlgorithmCatalog, inp: TuningInput) -> Non
 
 
 def build_tuning_request(catalog: AlgorithmCatalog, inp: TuningInput, artifact_root: str) -> TuningJobRequest:
-    check_name("tuning job name", inp.name)
-    if len(inp.name) > MAX_TUNING_JOB_NAME:
-        raise ValidationError("tuning job name", f"at most {MAX_TUNING_JOB_NAME} characters")
+    check_tuning_job_name("tuning job name", inp.name)
     _check_against_algorithm(catalog, inp)
     spec = catalog.get(inp.algorithm)
     # a sample job request validates the static hyperparameters, channels and paths once, up front
