@@ -35,7 +35,7 @@ from mlops.core.training import (
 from mlops.runtime.executor import TrainingProcess, executor_for
 from mlops.runtime.job_store import JobStore
 from mlops.runtime.packing import pack_folder
-from mlops.store.interface import open_store, sha256_file
+from mlops.store.interface import open_store, relative_key, sha256_file
 
 LAUNCH_FILE = "launch.json"
 
@@ -76,26 +76,25 @@ class Supervisor:
 
     # -- staging -----------------------------------------------------------------------------
     def stage_channels(self) -> list[threading.Thread]:
-        pipes: list[threading.Thread] = []
+        # every channel's keys are checked before anything is fetched: none may lead outside its folder
+        plans = []
         for channel in self.request.InputDataConfig:
             uri = channel.DataSource.S3DataSource.S3Uri
             store = open_store(uri)
-            objects = store.list(uri)
             mode = channel.InputMode or self.request.AlgorithmSpecification.TrainingInputMode
             staging = (
                 self.layout.channel_dir(channel.ChannelName)
                 if mode is TrainingInputMode.File
                 else (self.folder / "staging" / channel.ChannelName)
             )
+            targets = [(obj, staging.joinpath(*relative_key(obj, uri).parts)) for obj in store.list(uri)]
+            plans.append((channel.ChannelName, mode, store, staging, targets))
+        pipes: list[threading.Thread] = []
+        for name, mode, store, staging, targets in plans:
             staging.mkdir(parents=True, exist_ok=True)
-            files: list[Path] = []
-            base = uri.rstrip("/")
-            for obj in objects:
-                relative = obj[len(base) :].lstrip("/") if obj != base else Path(obj).name
-                relative = relative or Path(obj).name
-                files.append(store.get_file(obj, staging / relative))
+            files = [store.get_file(obj, target) for obj, target in targets]
             if mode is TrainingInputMode.Pipe:
-                pipes.append(self._start_pipe(channel.ChannelName, files))
+                pipes.append(self._start_pipe(name, files))
         return pipes
 
     def _start_pipe(self, channel: str, files: list[Path]) -> threading.Thread:

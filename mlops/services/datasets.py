@@ -30,12 +30,12 @@ from mlops.core.datasets import (
     SplitRatios,
 )
 from mlops.core.errors import ConflictError, ValidationError
-from mlops.core.files import write_atomic
+from mlops.core.files import path_under, write_atomic
 from mlops.core.ids import check_name
 from mlops.data import formats, splits
 from mlops.data.dataset_store import DatasetStore
 from mlops.settings import Settings
-from mlops.store.interface import open_store, sha256_file
+from mlops.store.interface import open_store, relative_key, sha256_file
 
 
 def dataset_store(settings: Settings) -> DatasetStore:
@@ -78,7 +78,9 @@ def _fetch(source: str, fmt: str | None, workdir: Path, s3_endpoint_url: str | N
         names = [u for u in uris if fmt or u.lower().endswith(formats.CSV_SUFFIXES + formats.PARQUET_SUFFIXES)]
         if not names:
             raise ValidationError("--source", f"{source}: no CSV or Parquet objects under this prefix")
-        files = [store.get_file(u, workdir / u[len(base) :]) for u in names]
+        # every key is checked before anything is fetched: none may lead outside the working folder
+        targets = [workdir.joinpath(*relative_key(u, base).parts) for u in names]
+        files = [store.get_file(u, target) for u, target in zip(names, targets, strict=True)]
         return formats.read_files(files, names, _one_format(names, fmt))
     path = Path(source.removeprefix("file://")).expanduser()
     if not path.exists():
@@ -178,7 +180,7 @@ def ingest(
             (tmp / "source").mkdir()
             kept = []
             for path, relative in zip(table.files, formats.relative_names(table.names), strict=True):
-                target = tmp / "source" / relative
+                target = path_under(tmp / "source", relative, field=f"source file {relative!r}")
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(path, target)
                 kept.append(relative)
