@@ -34,7 +34,7 @@ class ModelPackageContainerDefinition(_Record):
     ImageDigest: str | None = None
     ModelDataUrl: str
     # Ours: the algorithm folder that serves the model (SageMaker names it by image only).
-    AlgorithmName: NameStr | None = None
+    AlgorithmName: str | None = None
 
 
 class InferenceSpecification(_Record):
@@ -91,7 +91,7 @@ ModelLineageT = ModelLineage
 
 
 class ModelPackageGroup(_Record):
-    ModelPackageGroupName: NameStr
+    ModelPackageGroupName: str  # as the registry holds it (a shared MLflow may hold any name)
     ModelPackageGroupArn: str
     ModelPackageGroupDescription: str = ""
     CreationTime: datetime
@@ -112,7 +112,7 @@ class CreateModelPackageInput(_Record):
 class ModelPackage(_Record):
     """What DescribeModelPackage returns for a versioned model package."""
 
-    ModelPackageGroupName: NameStr
+    ModelPackageGroupName: str
     ModelPackageVersion: int
     ModelPackageArn: str
     ModelPackageDescription: str = ""
