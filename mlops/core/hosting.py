@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from mlops.core.environment import DeclaredEnvironment
 from mlops.core.records import Record as _Record
 
 # Fields carry SageMaker's names, which are also the names of their types; the `<Name>T` aliases
@@ -33,7 +34,7 @@ class ContainerDefinition(_Record):
     Image: str | None = None
     AlgorithmName: str | None = None  # ours
     ModelDataUrl: str
-    Environment: dict[str, str] = Field(default_factory=dict)
+    Environment: DeclaredEnvironment = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _one_source(self) -> ContainerDefinition:
