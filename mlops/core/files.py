@@ -40,3 +40,16 @@ def replacing(path: Path) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+# Files the platform writes about a job or an endpoint (records, logs, captured data, archives) are
+# their owner's alone: processes that write them set PRIVATE_UMASK once, and files made with os.open
+# get PRIVATE_FILE_MODE explicitly (mkstemp, used above, already makes 0600 files).
+PRIVATE_UMASK = 0o077
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_FOLDER_MODE = 0o700
+
+
+def private_opener(path: str, flags: int) -> int:
+    """An ``opener`` for ``open()`` that creates the file 0600 whatever the process's umask."""
+    return os.open(path, flags | os.O_CLOEXEC, PRIVATE_FILE_MODE)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO
 
 from mlops.core.errors import ConflictError, MlopsError
+from mlops.core.files import PRIVATE_UMASK
 from mlops.hosting.app import HostingApp
 from mlops.hosting.controller import Controller
 from mlops.hosting.fleet import InstanceManager
@@ -86,6 +87,7 @@ def run_control_process(
 ) -> int:
     import uvicorn
 
+    os.umask(PRIVATE_UMASK)  # captured data, model servers' folders and logs are the owner's alone
     store = HostingStore(home)
     lock = _lock(store)
     sock = _bind(options.host, options.port)
