@@ -14,6 +14,8 @@ from pathlib import Path
 from mlops.algorithms.catalog import AlgorithmCatalog
 from mlops.contract.layout import ROOT_ENV, Layout
 from mlops.core.errors import ValidationError
+from mlops.core.files import PRIVATE_FOLDER_MODE, private_opener
+from mlops.runtime.environment import process_environment
 from mlops.runtime.health import free_port, tail, wait_until_healthy
 from mlops.runtime.interface import ModelServer
 from mlops.runtime.packing import unpack_archive
@@ -51,24 +53,24 @@ class LocalModelServerRuntime:
         algorithm_folder = self.catalog.folder(algorithm).resolve()
         instance_id = f"{algorithm}-{uuid.uuid4().hex[:8]}"
         folder = self.servers_dir / instance_id
-        folder.mkdir(parents=True)
+        folder.mkdir(PRIVATE_FOLDER_MODE, parents=True)
         try:
             layout = fetch_model(model_data, model_sha256, folder)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
         port = free_port()
-        env = {
-            **os.environ,
-            "SAGEMAKER_MODEL_SERVER_WORKERS": str(self.workers),
-            **(environment or {}),
-            ROOT_ENV: str(layout.root),
-            "SAGEMAKER_BIND_TO_PORT": str(port),
-            "MLOPS_BIND_HOST": "127.0.0.1",
-            "PYTHONUNBUFFERED": "1",
-        }
+        env = process_environment(
+            {"SAGEMAKER_MODEL_SERVER_WORKERS": str(self.workers), **(environment or {})},
+            {
+                ROOT_ENV: str(layout.root),
+                "SAGEMAKER_BIND_TO_PORT": str(port),
+                "MLOPS_BIND_HOST": "127.0.0.1",
+                "PYTHONUNBUFFERED": "1",
+            },
+        )
         log_path = folder / "server.log"
-        with open(log_path, "wb") as log:
+        with open(log_path, "wb", opener=private_opener) as log:
             proc = subprocess.Popen(
                 [sys.executable, str(algorithm_folder / "serve")],
                 cwd=str(algorithm_folder),
