@@ -22,6 +22,7 @@ import stat
 import tarfile
 import zlib
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from mlops.core.errors import ValidationError
 from mlops.core.files import private_opener
@@ -86,15 +87,14 @@ def _kind(member: tarfile.TarInfo) -> str | None:
     return None
 
 
-def _parts(archive: Path, member: tarfile.TarInfo) -> tuple[str, ...]:
+def _parts(archive: str, member: tarfile.TarInfo) -> tuple[str, ...]:
     name = member.name
     path = PurePosixPath(name)
     if path.is_absolute():
-        raise ValidationError("model data", f"{archive.name}: member {name!r} has an absolute path; refusing to unpack")
+        raise ValidationError("model data", f"{archive}: member {name!r} has an absolute path; refusing to unpack")
     if ".." in path.parts:
         raise ValidationError(
-            "model data",
-            f"{archive.name}: member {name!r} has a '..' part (it may leave the folder); refusing to unpack",
+            "model data", f"{archive}: member {name!r} has a '..' part (it may leave the folder); refusing to unpack"
         )
     return path.parts
 
@@ -102,7 +102,7 @@ def _parts(archive: Path, member: tarfile.TarInfo) -> tuple[str, ...]:
 class _Unpacking:
     """One extraction into ``target``, remembering what it made so a refusal can take it back."""
 
-    def __init__(self, archive: Path, target: Path, max_members: int, max_bytes: int) -> None:
+    def __init__(self, archive: str, target: Path, max_members: int, max_bytes: int) -> None:
         self.archive = archive
         self.root = target.resolve()
         self.max_members = max_members
@@ -112,7 +112,7 @@ class _Unpacking:
         self.total = 0
 
     def refuse(self, member: tarfile.TarInfo, why: str) -> ValidationError:
-        return ValidationError("model data", f"{self.archive.name}: member {member.name!r} {why}; refusing to unpack")
+        return ValidationError("model data", f"{self.archive}: member {member.name!r} {why}; refusing to unpack")
 
     def folder(self, path: Path) -> None:
         missing = []
@@ -124,7 +124,7 @@ class _Unpacking:
             os.chmod(folder, 0o755)
             self.made.append(folder)
         if not path.resolve().is_relative_to(self.root) or path.is_symlink():
-            raise ValidationError("model data", f"{self.archive.name}: {path} is not inside {self.root}")
+            raise ValidationError("model data", f"{self.archive}: {path} is not inside {self.root}")
 
     def member(self, tar: tarfile.TarFile, member: tarfile.TarInfo) -> None:
         self.members += 1
@@ -170,16 +170,24 @@ class _Unpacking:
 
 
 def unpack_archive(
-    archive: Path, target: Path, max_members: int = MAX_MEMBERS, max_bytes: int = MAX_UNPACKED_BYTES
+    archive: Path | BinaryIO,
+    target: Path,
+    label: str = "model.tar.gz",
+    max_members: int = MAX_MEMBERS,
+    max_bytes: int = MAX_UNPACKED_BYTES,
 ) -> Path:
-    """Unpack the .tar.gz (or .tar, .tar.bz2, .tar.xz) ``archive`` into ``target``; ValidationError
-    naming the archive and the member for anything the module docstring says is refused."""
+    """Unpack the .tar.gz (or .tar, .tar.bz2, .tar.xz) ``archive`` — a path, or an open file from its
+    current position (the bytes a caller already checked; ``label`` names it in errors) — into
+    ``target``; ValidationError naming the archive and the member for anything refused (see above)."""
+    name = archive.name if isinstance(archive, Path) else label
     if not target.exists():
         target.mkdir(parents=True)
         os.chmod(target, 0o755)
-    unpacking = _Unpacking(archive, target, max_members, max_bytes)
+    unpacking = _Unpacking(name, target, max_members, max_bytes)
     try:
-        with tarfile.open(archive, "r|*") as tar:
+        with (
+            tarfile.open(archive, "r|*") if isinstance(archive, Path) else tarfile.open(fileobj=archive, mode="r|*")
+        ) as tar:
             for member in tar:
                 unpacking.member(tar, member)
     except ValidationError:
@@ -187,5 +195,5 @@ def unpack_archive(
         raise
     except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
         unpacking.undo()
-        raise ValidationError("model data", f"{archive.name} is not a readable .tar.gz: {e}") from None
+        raise ValidationError("model data", f"{name} is not a readable .tar.gz: {e}") from None
     return target

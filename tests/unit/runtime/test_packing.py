@@ -143,3 +143,11 @@ def test_packing_never_follows_a_link(tmp_path: Path) -> None:
     (secrets / "data").mkdir()
     with pytest.raises(ValidationError, match="output is a symbolic link, not a folder"):
         pack_folder(root / "output" / "data", tmp_path / "output.tar.gz", inside=root)
+
+
+def test_an_open_archive_is_checked_the_same_and_named_by_its_label(tmp_path: Path) -> None:
+    archive = _archive(tmp_path / "a.tar.gz", GOOD, (_member("alias", tarfile.SYMTYPE, "xgboost-model"), None))
+    with open(archive, "rb") as f, pytest.raises(ValidationError, match="churn-v1.tar.gz: member 'alias' is a"):
+        unpack_archive(f, tmp_path / "out", "churn-v1.tar.gz")
+    with open(_archive(tmp_path / "b.tar.gz", GOOD), "rb") as f:
+        assert (unpack_archive(f, tmp_path / "ok") / "xgboost-model").read_bytes() == b"weights"
