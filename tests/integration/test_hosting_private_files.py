@@ -12,6 +12,7 @@ import pytest
 
 from mlops.services.hosting import create_endpoint_config, create_model, parse_capture, parse_variant
 from mlops.settings import Settings
+from mlops.store.interface import sha256_file
 from tests.integration.test_hosting_support import Hosting, echo_model, wait_until, write_echo_algorithm
 
 pytestmark = pytest.mark.integration
@@ -23,7 +24,8 @@ def hosting(tmp_path: Path) -> Iterator[Hosting]:
     h.env["AWS_SECRET_ACCESS_KEY"] = "launcher-aws-secret-51c0"
     h.start()
     settings = Settings(home=h.home, algorithms_dir=tmp_path / "algorithms")
-    create_model(settings, "echo", str(echo_model(tmp_path / "model", "0.5")), algorithm="echo")
+    archive = echo_model(tmp_path / "model", "0.5")
+    create_model(settings, "echo", str(archive), algorithm="echo", model_sha256=sha256_file(archive))
     create_endpoint_config(settings, "cfg", [parse_variant("name=a,model=echo")], [],
                            parse_capture(f"sampling=100,dest={tmp_path / 'capture'}", settings))
     yield h
