@@ -23,13 +23,15 @@ def hosting(tmp_path: Path) -> Iterator[Hosting]:
     h = Hosting(tmp_path / "home", write_echo_algorithm(tmp_path / "algorithms"))
     h.env["AWS_SECRET_ACCESS_KEY"] = "launcher-aws-secret-51c0"
     h.start()
-    settings = Settings(home=h.home, algorithms_dir=tmp_path / "algorithms")
-    archive = echo_model(tmp_path / "model", "0.5")
-    create_model(settings, "echo", str(archive), algorithm="echo", model_sha256=sha256_file(archive))
-    create_endpoint_config(settings, "cfg", [parse_variant("name=a,model=echo")], [],
-                           parse_capture(f"sampling=100,dest={tmp_path / 'capture'}", settings))
-    yield h
-    h.close()
+    try:  # a failed set-up must not leave the control process running
+        settings = Settings(home=h.home, algorithms_dir=tmp_path / "algorithms")
+        archive = echo_model(tmp_path / "model", "0.5")
+        create_model(settings, "echo", str(archive), algorithm="echo", model_sha256=sha256_file(archive))
+        create_endpoint_config(settings, "cfg", [parse_variant("name=a,model=echo")], [],
+                               parse_capture(f"sampling=100,dest={tmp_path / 'capture'}", settings))
+        yield h
+    finally:
+        h.close()
 
 
 def _modes(root: Path) -> dict[str, int]:
