@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import tarfile
 from pathlib import Path
+from typing import BinaryIO
 
 from mlops.core.errors import ValidationError
 
@@ -36,11 +37,16 @@ def pack_folder(source: Path, destination: Path) -> Path:
     return destination
 
 
-def unpack_archive(archive: Path, target: Path) -> Path:
+def unpack_archive(archive: Path | BinaryIO, target: Path, label: str = "model.tar.gz") -> Path:
+    """Unpack a path, or an open file from its current position (the bytes a caller already checked;
+    ``label`` names it in errors)."""
     target.mkdir(parents=True, exist_ok=True)
+    name = archive.name if isinstance(archive, Path) else label
     try:
-        with tarfile.open(archive, "r:*") as tar:
+        with (
+            tarfile.open(archive, "r:*") if isinstance(archive, Path) else tarfile.open(fileobj=archive, mode="r:*")
+        ) as tar:
             tar.extractall(target, filter="data")
     except (tarfile.TarError, OSError) as e:
-        raise ValidationError("model data", f"{archive.name} is not a readable .tar.gz: {e}") from None
+        raise ValidationError("model data", f"{name} is not a readable .tar.gz: {e}") from None
     return target
