@@ -21,6 +21,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from mlops.algorithms.catalog import AlgorithmCatalog
 from mlops.core.clock import utcnow
+from mlops.core.digests import check_sha256
 from mlops.core.errors import ConflictError, MlopsError, ValidationError
 from mlops.core.hosting import (
     Alarm,
@@ -46,6 +47,7 @@ from mlops.core.hosting import (
     hosting_arn,
 )
 from mlops.core.ids import check_name
+from mlops.core.training import TrainingJob, TrainingJobStatus
 from mlops.deploy.alarms import load_alarms, resolve_alarms
 from mlops.hosting.store import HostingStore
 from mlops.settings import Settings
@@ -85,15 +87,50 @@ def _number(what: str, value: str, kind: type[int] | type[float]) -> Any:
 # --- models -----------------------------------------------------------------------------------------
 
 
-def artifact_sha256(settings: Settings, model_data: str) -> str | None:
-    """The sha256 the training job that produced ``model_data`` recorded, if any job did."""
+@dataclass(frozen=True)
+class Sha256Claim:
+    """Who vouches for which sha256 of a model's data: ``--model-sha256``, the training job that packed
+    it, the registry version's lineage. ``sha256`` is None when that source records none."""
+
+    source: str
+    sha256: str | None
+
+
+def agreed_sha256(model_data: str, claims: Sequence[Sha256Claim]) -> str:
+    """The one sha256 the known claims agree on. None known, or two that differ: refused. It is never
+    computed from the file here: that would vouch for whatever bytes happen to be there now."""
+    known = [(c.source, check_sha256(c.source, c.sha256)) for c in claims if c.sha256]
+    if not known:
+        raise ValidationError(
+            "--model-sha256",
+            f"no sha256 is known for {model_data}, and a model is never served unchecked: give the one you "
+            "vouch for with --model-sha256 \"$(sha256sum model.tar.gz | cut -d' ' -f1)\", or create the model "
+            "from its training job (--job JOB) or from a registry version (--model-package GROUP/VERSION)",
+        )
+    first_source, first = known[0]
+    for source, sha in known[1:]:
+        if sha != first:
+            raise ValidationError(
+                "ModelDataSha256",
+                f"{model_data}: {first_source} gives sha256 {first} but {source} gives {sha}; refusing to create "
+                "a model whose bytes its sources disagree on",
+            )
+    return first
+
+
+def producing_job(settings: Settings, model_data: str) -> TrainingJob | None:
+    """The training job whose artifact ``model_data`` is, if a job of this home produced it."""
     from mlops.services.runtimes import training_runtime
 
     wanted = {model_data, str(Path(model_data).resolve())} if "://" not in model_data else {model_data}
     for job in training_runtime(settings, "local").list_training_jobs():
         if job.ModelArtifacts is not None and job.ModelArtifacts.S3ModelArtifacts in wanted:
-            return job.ModelArtifactSha256
+            return job
     return None
+
+
+def job_claim(job: TrainingJob) -> Sha256Claim:
+    return Sha256Claim(f"training job {job.TrainingJobName}", job.ModelArtifactSha256)
 
 
 def create_model(
@@ -104,14 +141,20 @@ def create_model(
     image: str | None = None,
     model_sha256: str | None = None,
     environment: dict[str, str] | None = None,
+    vouched: Sequence[Sha256Claim] = (),
 ) -> Model:
+    """A model record carrying the sha256 its sources vouch for: ``model_sha256``, the claims a caller
+    brings (``vouched``: a registry version's lineage …) and the record of the training job that
+    produced ``model_data``, if any. They must agree, and at least one must be known."""
     check_name("ModelName", name)
     if algorithm is not None:
         AlgorithmCatalog(settings.algorithms_dir).folder(algorithm)
     location = model_data if "://" in model_data else str(Path(model_data).resolve())
     if not open_store(location, settings.s3_endpoint_url).exists(location):
         raise ValidationError("model data", f"{model_data} does not exist")
-    sha = model_sha256 or artifact_sha256(settings, location)
+    job = producing_job(settings, location)
+    claims = [Sha256Claim("--model-sha256", model_sha256), *vouched, *([job_claim(job)] if job else [])]
+    sha = agreed_sha256(model_data, claims)
     try:
         model = Model(
             ModelName=name,
@@ -125,6 +168,45 @@ def create_model(
     except PydanticValidationError as e:
         raise _pydantic("model", e) from None
     return HostingStore(settings.home).create_model(model)
+
+
+def create_model_from_job(
+    settings: Settings,
+    name: str,
+    job_name: str,
+    algorithm: str | None = None,
+    image: str | None = None,
+    model_sha256: str | None = None,
+    environment: dict[str, str] | None = None,
+) -> Model:
+    """A model of a Completed training job's artifact, with the sha256 the job recorded when it packed it
+    and, unless ``algorithm`` or ``image`` says otherwise, the algorithm or image that trained it."""
+    from mlops.services.runtimes import training_runtime
+
+    job = training_runtime(settings, "local").describe_training_job(job_name)
+    if job.TrainingJobStatus is not TrainingJobStatus.Completed or job.ModelArtifacts is None:
+        raise ValidationError(
+            "--job", f"training job {job_name} is {job.TrainingJobStatus.value}; only a Completed job has a model"
+        )
+    if job.ModelArtifactSha256 is None and model_sha256 is None:
+        raise ValidationError(
+            "--job",
+            f"training job {job_name} recorded no sha256 of its artifact (an older version ran it); give the one "
+            "you vouch for with --model-sha256",
+        )
+    if algorithm is None and image is None:
+        spec = job.AlgorithmSpecification
+        algorithm, image = spec.AlgorithmName, None if spec.AlgorithmName else spec.TrainingImage
+    return create_model(
+        settings,
+        name,
+        job.ModelArtifacts.S3ModelArtifacts,
+        algorithm,
+        image,
+        model_sha256,
+        environment,
+        vouched=[job_claim(job)],
+    )
 
 
 def delete_model(settings: Settings, name: str) -> None:

@@ -32,6 +32,7 @@ from mlops.services.hosting import (
 )
 from mlops.serving.capture import read_capture
 from mlops.settings import Settings
+from mlops.store.interface import sha256_file
 from tests.integration.test_hosting_support import (
     ContinuousClient,
     Hosting,
@@ -54,7 +55,8 @@ def hosting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hosting]:
     h.start()
     settings = Settings(home=h.home, algorithms_dir=root / "algorithms")  # what the CLI would do, in-process
     for name, answer in (("echo-a", "0.25"), ("echo-b", "0.75")):
-        create_model(settings, name, str(echo_model(root / name, answer)), algorithm="echo")
+        archive = echo_model(root / name, answer)  # made here, so the test vouches for its sha256
+        create_model(settings, name, str(archive), algorithm="echo", model_sha256=sha256_file(archive))
     create_endpoint_config(settings, "cfg-a", [parse_variant("name=a,model=echo-a")])
     create_endpoint_config(settings, "cfg-b", [parse_variant("name=b,model=echo-b")])
     create_endpoint_config(settings, "cfg-shadow", [parse_variant("name=a,model=echo-a")],
