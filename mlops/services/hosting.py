@@ -3,11 +3,13 @@ endpoints (through the control process's API), invocations, and running the cont
 
 Who writes what: models and endpoint configs are immutable records the CLI writes directly; endpoints
 belong to the control process (``mlops router``), which the CLI drives over its loopback control API
-(``POST /_control/{Action}``) and which persists every endpoint after every move.
+(``POST /_control/{Action}``, sending the home's credentials) and which persists every endpoint after
+every move.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
@@ -49,6 +51,7 @@ from mlops.core.hosting import (
 from mlops.core.ids import check_name
 from mlops.core.training import TrainingJob, TrainingJobStatus
 from mlops.deploy.alarms import load_alarms, resolve_alarms
+from mlops.hosting.credentials import ControlCredentials
 from mlops.hosting.store import HostingStore
 from mlops.settings import Settings
 from mlops.store.interface import open_store
@@ -385,27 +388,50 @@ class ControlProcessUnavailable(MlopsError):
     """No control process answers on the router's address."""
 
 
-class HostingClient:
-    """The control API of a running ``mlops router``."""
+class ControlAccessDenied(MlopsError):
+    """The control process refused the call: not this home's credentials, or a refused Host/Origin."""
 
-    def __init__(self, url: str, timeout: float = 150.0) -> None:  # a delete drains requests in flight
+
+@dataclass(frozen=True)
+class ControlHealth:
+    pid: int
+    endpoints: int
+
+
+class HostingClient:
+    """The control API of a running ``mlops router``, called with its home's credentials."""
+
+    def __init__(self, url: str, credentials: ControlCredentials, timeout: float = 150.0) -> None:
+        # the default timeout is long: a delete drains the requests in flight
         self.url = url.rstrip("/")
+        self.credentials = credentials
         self.timeout = timeout
 
     @classmethod
-    def for_settings(cls, settings: Settings) -> HostingClient:
-        return cls(f"http://{settings.router_host}:{settings.router_port}")
+    def for_settings(cls, settings: Settings, timeout: float = 150.0) -> HostingClient:
+        return cls(
+            f"http://{settings.router_host}:{settings.router_port}", ControlCredentials.for_home(settings.home), timeout
+        )
 
     def call(self, action: str, payload: dict[str, Any] | None = None) -> Any:
-        request = urllib.request.Request(
-            f"{self.url}/_control/{action}",
-            data=json.dumps(payload or {}).encode(),
-            method="POST",
-            headers={"Content-Type": "application/json"},
-        )
+        return self._send("POST", action, json.dumps(payload or {}).encode())
+
+    def health(self) -> ControlHealth:
+        """The control process's pid and endpoint count (``GET /_control/health``)."""
+        answer = self._send("GET", "health", None)
+        try:
+            return ControlHealth(int(answer["pid"]), int(answer["endpoints"]))
+        except (TypeError, KeyError, ValueError):
+            raise ControlProcessUnavailable(f"{self.url} answered /_control/health with {answer!r}") from None
+
+    def _send(self, method: str, action: str, data: bytes | None) -> Any:
+        headers = {"Authorization": self.credentials.authorization()}
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        request = urllib.request.Request(f"{self.url}/_control/{action}", data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                return json.loads(response.read() or b"null")
+                raw = response.read()
         except urllib.error.HTTPError as e:
             try:
                 body = json.loads(e.read())
@@ -416,11 +442,20 @@ class HostingClient:
                 raise MlopsError(message) from None
             if e.code == 409:
                 raise ConflictError(message) from None
+            if e.code in (401, 403, 421):
+                raise ControlAccessDenied(
+                    f"the control process on {self.url} refused the call (credentials {self.credentials.path}): "
+                    f"{message or f'HTTP {e.code}'}"
+                ) from None
             raise ValidationError(kind or "request", message) from None
-        except (urllib.error.URLError, ConnectionError, TimeoutError) as e:
+        except (urllib.error.URLError, ConnectionError, TimeoutError, http.client.HTTPException) as e:
             raise ControlProcessUnavailable(
                 f"no control process answers on {self.url} ({getattr(e, 'reason', e)}); start it with `mlops router`"
             ) from None
+        try:
+            return json.loads(raw or b"null")
+        except ValueError:
+            raise ControlProcessUnavailable(f"{self.url} is not a control process (its answer is not JSON)") from None
 
     def create_endpoint(self, name: str, config: str) -> Endpoint:
         return Endpoint.model_validate(
@@ -591,6 +626,7 @@ def run_router(
     ping_timeout: float = 2.0,
     log: Callable[[str], None] = print,
 ) -> int:
+    from mlops.hosting.http_limits import HttpLimits
     from mlops.hosting.process import ControlOptions, run_control_process
     from mlops.services.runtimes import server_runtime
 
@@ -601,5 +637,15 @@ def run_router(
         health_interval=health_interval,
         ping_timeout=ping_timeout,
         s3_endpoint_url=settings.s3_endpoint_url,
+        allowed_hosts=tuple(h.strip() for h in settings.router_allowed_hosts.split(",") if h.strip()),
+        limits=HttpLimits(
+            header_timeout=settings.router_header_timeout_seconds,
+            body_timeout=settings.router_body_timeout_seconds,
+            keep_alive_timeout=settings.router_keep_alive_seconds,
+            max_header_bytes=settings.router_max_header_bytes,
+            max_connections=settings.router_max_connections,
+        ),
+        max_concurrency=settings.router_max_concurrency,
+        max_response_bytes=settings.router_max_response_bytes,
     )
     return run_control_process(settings.home, server_runtime(settings, runtime, workers), options, log)
