@@ -12,17 +12,36 @@ request head of any size is accepted. This protocol adds, per connection:
 - a **connection cap**: past ``max_connections`` open connections a new one gets 503 and is closed.
 
 Idle keep-alive connections still close after uvicorn's ``timeout_keep_alive``.
+
+Timeouts are deadlines on the connection (setting one is a float assignment on the request path, not a
+timer), checked by one sweep per server every ``SWEEP_SECONDS``: a timeout fires at most that late.
 """
 
 from __future__ import annotations
 
 import asyncio
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.server import ServerState
 
 LINGER_SECONDS = 2.0  # after refusing a head that is too large: read and drop what the client still sends
+SWEEP_SECONDS = 0.25
+_swept: weakref.WeakSet[ServerState] = weakref.WeakSet()
+
+
+def _sweep(loop: asyncio.AbstractEventLoop, state: ServerState) -> None:
+    now = loop.time()
+    for connection in list(state.connections):
+        if isinstance(connection, LimitedHttpToolsProtocol):
+            connection.check_deadline(now)
+    if state.connections:
+        loop.call_later(SWEEP_SECONDS, _sweep, loop, state)
+    else:
+        _swept.discard(state)  # the next connection starts the sweeps again
 
 
 @dataclass(frozen=True)
@@ -39,7 +58,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._timer: asyncio.TimerHandle | None = None
+        self._deadline: float | None = None
+        self._on_deadline: Callable[[], None] = self._head_timed_out
         self._in_head = True  # the next bytes belong to a request head
         self._head_bytes = 0
         self._heads = 0
@@ -49,23 +69,21 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def with_limits(cls, limits: HttpLimits) -> type[LimitedHttpToolsProtocol]:
         return type("LimitedHttpToolsProtocol", (cls,), {"limits": limits})
 
-    # --- timers ----------------------------------------------------------------------------------
+    # --- deadlines ---------------------------------------------------------------------------------
 
-    def _arm(self, seconds: float, callback: Any) -> None:
-        self._disarm()
-        self._timer = self.loop.call_later(seconds, callback)
+    def _expect(self, seconds: float, then: Callable[[], None]) -> None:
+        self._deadline = self.loop.time() + seconds
+        self._on_deadline = then
 
-    def _disarm(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+    def check_deadline(self, now: float) -> None:
+        if self._deadline is not None and now >= self._deadline:
+            self._deadline = None
+            self._on_deadline()
 
     def _head_timed_out(self) -> None:
-        self._timer = None
         self._refuse(408, f"the request head did not arrive within {self.limits.header_timeout:g}s")
 
     def _body_timed_out(self) -> None:
-        self._timer = None
         self._refuse(408, f"the request body did not arrive within {self.limits.body_timeout:g}s")
 
     def _refuse(self, status: int, message: str, linger: float = 0.0) -> None:
@@ -86,21 +104,25 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
                 cycle.message_event.set()
         if linger and self.transport.can_write_eof():
             self.transport.write_eof()  # the client reads the answer, then sees EOF; what it still sends is dropped
-            self._arm(linger, self.transport.close)
+            self._expect(linger, self.transport.close)
         else:
+            self._deadline = None
             self.transport.close()
 
     # --- the connection ----------------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        if self.server_state not in _swept:
+            _swept.add(self.server_state)
+            self.loop.call_later(SWEEP_SECONDS, _sweep, self.loop, self.server_state)
         if len(self.connections) > self.limits.max_connections:
             self._refuse(503, f"the server holds {self.limits.max_connections} connections already; try again later")
             return
-        self._arm(self.limits.header_timeout, self._head_timed_out)
+        self._expect(self.limits.header_timeout, self._head_timed_out)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
+        self._deadline = None
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -109,8 +131,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if not self._in_head:
             super().data_received(data)
             return
-        if self._timer is None:
-            self._arm(self.limits.header_timeout, self._head_timed_out)
+        if self._deadline is None:
+            self._expect(self.limits.header_timeout, self._head_timed_out)
         room = self.limits.max_header_bytes - self._head_bytes
         if len(data) <= room:
             self._head_bytes += len(data)
@@ -135,19 +157,19 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._in_head = False
         self._head_bytes = 0
         self._heads += 1
-        self._disarm()
+        self._deadline = None
         super().on_headers_complete()
         queued = bool(self.pipeline) and self.pipeline[0][0] is self.cycle
         if not queued:  # a pipelined request's body is read once the requests before it are answered
-            self._arm(self.limits.body_timeout, self._body_timed_out)
+            self._expect(self.limits.body_timeout, self._body_timed_out)
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
         self._in_head = True
         self._head_bytes = 0
-        self._disarm()
+        self._deadline = None
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        if not self._in_head and self._timer is None and not self.transport.is_closing():
-            self._arm(self.limits.body_timeout, self._body_timed_out)  # a queued request now reads its body
+        if not self._in_head and self._deadline is None and not self.transport.is_closing():
+            self._expect(self.limits.body_timeout, self._body_timed_out)  # a queued request now reads its body

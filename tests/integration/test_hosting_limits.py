@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from mlops.core.errors import MlopsError
 from mlops.hosting.credentials import ControlCredentials
 from mlops.services.hosting import (
     ControlAccessDenied,
@@ -150,6 +151,16 @@ def test_control_calls_without_this_homes_credentials_or_from_a_browser_are_refu
     stranger = HostingClient(hosting.url, ControlCredentials.for_home(tmp_path / "other-home"), timeout=10)
     with pytest.raises(ControlAccessDenied, match="refused the call .*does not hold this control process's"):
         stranger.list()
+
+
+def test_the_stacks_health_poll_sends_this_homes_credentials(hosting: Hosting, tmp_path: Path) -> None:
+    from mlops.airflow.stack import router_of_this_home, router_pid
+
+    assert hosting.proc is not None
+    settings = Settings(home=hosting.home, router_port=hosting.port)
+    assert router_pid(settings) == hosting.proc.pid and router_of_this_home(settings)
+    with pytest.raises(MlopsError, match=r"another endpoint router \(not this home's\) answers on 127.0.0.1:"):
+        router_pid(Settings(home=tmp_path / "other-home", router_port=hosting.port))
 
 
 def test_invocations_from_a_foreign_host_or_origin_are_refused(hosting: Hosting) -> None:
