@@ -209,13 +209,27 @@ def test_a_half_sent_head_is_dropped_within_the_header_timeout(hosting: Hosting)
     assert took < limit and data.startswith(b"HTTP/1.1 408 "), (took, data)
 
 
-def test_a_dribbled_body_is_cut_off_and_never_reaches_a_model(hosting: Hosting) -> None:
+def invocations(hosting: Hosting, endpoint: str) -> float:
+    text = request(hosting, "GET", "/metrics")[2].decode()
+    return sum(float(line.split()[-1]) for line in text.splitlines()
+               if line.startswith(f'mlops_invocations_total{{endpoint="{endpoint}"'))
+
+
+def test_a_dribbled_or_abandoned_body_is_cut_off_and_never_reaches_a_model(hosting: Hosting) -> None:
+    head = (b"POST /endpoints/fast/invocations HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/csv\r\n"
+            b"Content-Length: 100\r\n\r\n")
+    before = invocations(hosting, "fast")
     with socket.create_connection(("127.0.0.1", hosting.port)) as sock:
-        sock.sendall(b"POST /endpoints/fast/invocations HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/csv\r\n"
-                     b"Content-Length: 100\r\n\r\n" + ROW.encode()[:10])
+        sock.sendall(head + ROW.encode()[:10])
         data, took = read_until_closed(sock, 10)
     assert took < BODY_TIMEOUT + 1.5 and data.startswith(b"HTTP/1.1 408 "), (took, data)
     assert b"body did not arrive within 1.5s" in data
+    with socket.create_connection(("127.0.0.1", hosting.port)) as sock:  # the client hangs up mid-body
+        sock.sendall(head + ROW.encode()[:10])
+        time.sleep(0.3)
+    time.sleep(0.5)
+    assert invocations(hosting, "fast") == before  # half a body was never sent to the model
+    assert hosting.invoke("fast")[0] == 200 and invocations(hosting, "fast") == before + 1
 
 
 # --- sizes and counts -------------------------------------------------------------------------------------
