@@ -25,7 +25,7 @@ from mlops.core.hosting import (
 )
 from mlops.hosting.reaper import tagged_processes
 from mlops.hosting.store import HostingStore
-from mlops.services.hosting import HostingClient, create_endpoint_config, create_model, parse_variant
+from mlops.services.hosting import create_endpoint_config, create_model, parse_variant
 from mlops.settings import Settings
 from mlops.store.interface import sha256_file
 from tests.integration.test_hosting_support import Hosting, echo_model, wait_until, write_echo_algorithm
@@ -94,7 +94,7 @@ def test_an_endpoint_on_a_model_without_a_sha256_fails_at_boot_naming_the_model(
 
 
 def test_creating_an_endpoint_on_a_model_without_a_sha256_is_refused_at_once(stack: Stack) -> None:
-    client = HostingClient(stack.hosting.url)
+    client = stack.hosting.client()
     before = set(tagged_processes(_tag(stack.hosting)))
     with pytest.raises(ValidationError) as refused:
         client.create_endpoint("new-on-legacy", "cfg-legacy")
@@ -113,7 +113,7 @@ def test_an_archive_swapped_after_the_model_was_created_is_refused_with_both_has
     echo_model(stack.root / "swapped", "0.99")  # same URI, other bytes
     swapped = sha256_file(archive)
     assert swapped != vouched
-    client = HostingClient(stack.hosting.url)
+    client = stack.hosting.client()
     before = set(tagged_processes(_tag(stack.hosting)))
     client.create_endpoint("swapped", "cfg-swapped")
     record = client.wait("swapped", timeout=60)
