@@ -49,7 +49,7 @@ class DockerModelServerRuntime:
         return default_image(algorithm)
 
     def start_server(
-        self, algorithm: str, model_data: str, model_sha256: str | None, environment: dict[str, str] | None = None
+        self, algorithm: str, model_data: str, model_sha256: str, environment: dict[str, str] | None = None
     ) -> ModelServer:
         image = self.image_of(algorithm)
         client = connect()
