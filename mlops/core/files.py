@@ -61,3 +61,16 @@ def path_under(root: Path, *parts: str, field: str = "path", follow_links: bool 
     if target == base or not target.is_relative_to(base):
         raise ValidationError(field, f"{'/'.join(parts)!r} leads outside {base}")
     return target
+
+
+# Files the platform writes about a job or an endpoint (records, logs, captured data, archives) are
+# their owner's alone: processes that write them set PRIVATE_UMASK once, and files made with os.open
+# get PRIVATE_FILE_MODE explicitly (mkstemp, used above, already makes 0600 files).
+PRIVATE_UMASK = 0o077
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_FOLDER_MODE = 0o700
+
+
+def private_opener(path: str, flags: int) -> int:
+    """An ``opener`` for ``open()`` that creates the file 0600 whatever the process's umask."""
+    return os.open(path, flags | os.O_CLOEXEC, PRIVATE_FILE_MODE)

@@ -11,8 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mlops.core.digests import check_sha256
+from mlops.core.environment import DeclaredEnvironment
+from mlops.core.errors import ValidationError as _ValidationError
 from mlops.core.ids import NameStr
 from mlops.core.records import Record as _Record
 
@@ -34,7 +37,7 @@ class ContainerDefinition(_Record):
     Image: str | None = None
     AlgorithmName: NameStr | None = None  # ours: a folder of the catalog
     ModelDataUrl: str
-    Environment: dict[str, str] = Field(default_factory=dict)
+    Environment: DeclaredEnvironment = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _one_source(self) -> ContainerDefinition:
@@ -52,11 +55,26 @@ ContainerDefinitionT = ContainerDefinition
 
 
 class Model(_Record):
+    """``ModelDataSha256`` (ours) is the sha256 of the model data its creator vouched for (given, or the
+    training job's record, or the registry version's lineage); a server is only ever started on an
+    archive with exactly these bytes. Only records written by an older version lack it, and those are
+    refused at serve time, never served unchecked."""
+
     ModelName: NameStr
     ModelArn: str
     PrimaryContainer: ContainerDefinitionT
-    ModelDataSha256: str | None = None  # ours: checked before the model is served
+    ModelDataSha256: str | None = None
     CreationTime: datetime
+
+    @field_validator("ModelDataSha256")
+    @classmethod
+    def _sha256(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return check_sha256("ModelDataSha256", value)
+        except _ValidationError as e:
+            raise ValueError(e.message) from None
 
 
 # --- CreateEndpointConfig ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
+from mlops.core.environment import DeclaredEnvironment
 from mlops.core.ids import ChannelNameStr, NameStr
 from mlops.core.records import Record as _Record
 
@@ -131,7 +132,7 @@ class TrainingJobRequest(_Record):
     OutputDataConfig: OutputDataConfigT
     ResourceConfig: ResourceConfigT = Field(default_factory=ResourceConfigT)
     StoppingCondition: StoppingConditionT = Field(default_factory=StoppingConditionT)
-    Environment: dict[str, str] = Field(default_factory=dict)
+    Environment: DeclaredEnvironment = Field(default_factory=dict)
     EnableNetworkIsolation: bool = True
     Tags: tuple[dict[str, str], ...] = ()
 

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from mlops.core import training as tr
 from mlops.core import tuning as tu
+from mlops.core.environment import DeclaredEnvironment
 from mlops.core.ids import TuningJobNameStr
 from mlops.core.records import Record as _Record
 
@@ -34,7 +35,7 @@ class HyperParameterTrainingJobDefinition(_Record):
     OutputDataConfig: tr.OutputDataConfig
     ResourceConfig: tr.ResourceConfig = Field(default_factory=tr.ResourceConfig)
     StoppingCondition: tr.StoppingCondition = Field(default_factory=tr.StoppingCondition)
-    Environment: dict[str, str] = Field(default_factory=dict)
+    Environment: DeclaredEnvironment = Field(default_factory=dict)
 
 
 _Definition = HyperParameterTrainingJobDefinition

@@ -19,10 +19,11 @@ import threading
 import time
 from pathlib import Path
 
-from mlops.contract.failure import FAILURE_REASON_LIMIT
+from mlops.contract.failure import FailureFileError, read_failure
 from mlops.contract.layout import Layout
 from mlops.contract.metrics import step_of
 from mlops.core.clock import utcnow
+from mlops.core.files import PRIVATE_UMASK, private_opener
 from mlops.core.training import (
     MetricData,
     ModelArtifacts,
@@ -35,6 +36,7 @@ from mlops.core.training import (
 from mlops.runtime.executor import TrainingProcess, executor_for
 from mlops.runtime.job_store import JobStore
 from mlops.runtime.packing import pack_folder
+from mlops.runtime.pipes import PipeChannel
 from mlops.store.interface import open_store, relative_key, sha256_file
 
 LAUNCH_FILE = "launch.json"
@@ -98,26 +100,13 @@ class Supervisor:
         return pipes
 
     def _start_pipe(self, channel: str, files: list[Path]) -> threading.Thread:
-        os.mkfifo(self.layout.pipe_path(channel, 0))
+        """Feed ``<channel>_<epoch>`` FIFOs, never writing through what the algorithm put in their place."""
+        return PipeChannel(self.layout, channel, files, self.stop_requested, self.note).start()
 
-        def feed() -> None:
-            epoch = 0
-            while not self.stop_requested.is_set():
-                path = self.layout.pipe_path(channel, epoch)
-                try:
-                    with open(path, "wb") as fifo:  # blocks until the algorithm opens this epoch
-                        os.mkfifo(self.layout.pipe_path(channel, epoch + 1))
-                        for f in files:
-                            with open(f, "rb") as src:
-                                while block := src.read(1 << 20):
-                                    fifo.write(block)
-                except (BrokenPipeError, OSError):
-                    pass
-                epoch += 1
-
-        thread = threading.Thread(target=feed, name=f"pipe-{channel}", daemon=True)
-        thread.start()
-        return thread
+    def note(self, text: str) -> None:
+        """A line of the platform's own in the job's log."""
+        with open(self.store.log_path(self.name), "a", buffering=1, opener=private_opener) as log:
+            log.write(f"[mlops] {text}\n")
 
     def write_config(self) -> None:
         self.layout.create()
@@ -151,7 +140,7 @@ class Supervisor:
         self._final = final
 
         def pump() -> None:
-            with open(self.store.log_path(self.name), "a", buffering=1) as log:
+            with open(self.store.log_path(self.name), "a", buffering=1, opener=private_opener) as log:
                 for line in process.lines():
                     log.write(line if line.endswith("\n") else line + "\n")
                     for name, pattern in patterns:
@@ -217,7 +206,10 @@ class Supervisor:
         pump.join(timeout=10)
         self.process.cleanup()
         if stop_sent_at is not None:
-            self.upload_model(allow_empty=True)
+            try:
+                self.upload_model(allow_empty=True)
+            except Exception as e:  # a stopped job ends Stopped; what could not be kept is said in the log
+                self.note(f"the model saved before the stop was not uploaded: {e}")
             return self.finish_stopped(
                 SecondaryStatus.MaxRuntimeExceeded if timed_out else SecondaryStatus.Stopped,
                 "Training job stopped" if not timed_out else "MaxRuntimeInSeconds exceeded",
@@ -249,10 +241,12 @@ class Supervisor:
         return tuple(final[n] for n in sorted(final))
 
     def failure_reason(self, code: int) -> str:
-        if self.layout.failure_file.exists():
-            text = self.layout.failure_file.read_text(errors="replace").strip()
-            if text:
-                return text[:FAILURE_REASON_LIMIT]
+        try:
+            text = read_failure(self.layout)
+        except (FailureFileError, OSError) as e:
+            return f"AlgorithmError: {e}. The training process exited with status {code}; see the log"
+        if text:
+            return text
         if code < 0:
             try:
                 signame = signal.Signals(-code).name
@@ -267,17 +261,24 @@ class Supervisor:
 
     def upload_model(self, allow_empty: bool) -> None:
         model_dir = self.layout.model_dir
-        if allow_empty and not any(model_dir.glob("*")):
+        if allow_empty and not model_dir.is_symlink() and not any(model_dir.glob("*")):
             return
-        archive = pack_folder(model_dir, self.folder / "model.tar.gz")
+        # both packed before either is stored: pack_folder refuses a link where a folder should be
+        archive = pack_folder(model_dir, self.folder / "model.tar.gz", inside=self.layout.root)
+        output_data, extra = self.layout.output_data_dir, None
+        if output_data.is_symlink() or output_data.parent.is_symlink() or any(output_data.glob("*")):
+            try:
+                extra = pack_folder(output_data, self.folder / "output.tar.gz", inside=self.layout.root)
+            except BaseException:
+                archive.unlink()
+                raise
         digest = sha256_file(archive)
         output = self.request.OutputDataConfig.S3OutputPath
         store = open_store(output)
         uri = store.join(output, self.name, "output", "model.tar.gz")
         store.put_file(archive, uri)
         archive.unlink()
-        if any(self.layout.output_data_dir.glob("*")):
-            extra = pack_folder(self.layout.output_data_dir, self.folder / "output.tar.gz")
+        if extra is not None:
             store.put_file(extra, store.join(output, self.name, "output", "output.tar.gz"))
             extra.unlink()
         self.job = self.store.save(
@@ -315,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1:
         print("usage: python -m mlops.runtime.supervisor JOB_FOLDER", file=sys.stderr)
         return 2
+    os.umask(PRIVATE_UMASK)  # the job's logs, records, staged data and archives are its owner's alone
     return Supervisor(Path(args[0])).run()
 
 
@@ -323,7 +325,7 @@ def spawn_supervisor(job_folder: Path, extra_env: dict[str, str] | None = None) 
     import subprocess
 
     env = {**os.environ, **(extra_env or {})}
-    with open(job_folder / "supervisor.log", "ab") as log:
+    with open(job_folder / "supervisor.log", "ab", opener=private_opener) as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "mlops.runtime.supervisor", str(job_folder)],
             stdin=subprocess.DEVNULL,

@@ -362,8 +362,9 @@ def baseline(
 def validate(
     store: DatasetStore, name: str, version_ref: str | None = None, suite_path: Path | None = None
 ) -> DataValidationResult:
-    """Run the suite on a version; store the typed result and great-expectations' HTML report beside it."""
-    from mlops.quality.gate import run_suite, with_summary
+    """Run the suite on a version; store the typed result and its HTML report (self-contained) beside it."""
+    from mlops.quality.gate import run_suite
+    from mlops.quality.report import validation_page
     from mlops.quality.suite import read_suite, schema_changes, suite_sha256
 
     version = store.resolve(name, version_ref)
@@ -371,7 +372,7 @@ def validate(
     suite = read_suite(path)
     digest = suite_sha256(suite)
     validation_id = f"{timestamp_slug()}-{digest[:8]}"
-    run = run_suite(store.table(version), suite, f"{name} version {version.VersionNumber} ({version.short_version})")
+    run = run_suite(store.table(version), suite)
     changes = schema_changes(suite, version.Schema)
 
     def build(tmp: Path, final: Path) -> DataValidationResult:
@@ -392,7 +393,7 @@ def validate(
             ResultUri=str(final / "result.json"),
             CreationTime=utcnow(),
         )
-        (tmp / "report.html").write_text(with_summary(run.html, result))
+        (tmp / "report.html").write_text(validation_page(result))
         return result
 
     return store.add_validation(version, validation_id, build)

@@ -112,6 +112,10 @@ def predict_job(job: TrainingJob, test_csv: Path, servers: ModelServerRuntime) -
     algorithm = job.AlgorithmSpecification.AlgorithmName or job.AlgorithmSpecification.TrainingImage
     if algorithm is None:
         raise ValidationError("job", f"{job.TrainingJobName} names no algorithm to serve it with")
+    if job.ModelArtifactSha256 is None:
+        raise ValidationError(
+            "job", f"{job.TrainingJobName} recorded no sha256 of its model artifact; it is not served unchecked"
+        )
     if not test_csv.exists():
         raise ValidationError("test", f"{test_csv} does not exist")
     table = pd.read_csv(test_csv, header=None, dtype=np.float32).to_numpy()

@@ -19,11 +19,14 @@ from mlops.core.clock import utcnow
 from mlops.core.hosting import ContainerDefinition, EndpointConfig, Model, ProductionVariant
 from mlops.hosting.app import HostingApp
 from mlops.hosting.controller import Controller
+from mlops.hosting.credentials import ControlCredentials
 from mlops.hosting.fleet import InstanceManager
+from mlops.hosting.guard import HostGuard
 from mlops.hosting.store import HostingStore
 from mlops.runtime.local_server import LocalModelServerRuntime
 from mlops.serving.api import RouterHttp
 from mlops.serving.router import EndpointRouter
+from mlops.store.interface import sha256_file
 
 # a `serve` that only leaves a mark: if it ever runs, a hostile name reached a process
 SERVE = "#!/usr/bin/env python3\nfrom pathlib import Path\n(Path(__file__).parent / 'served').write_text('x')\n"
@@ -73,8 +76,9 @@ def control(tmp_path: Path) -> Iterator[Control]:
     router = EndpointRouter()
     instances = InstanceManager(LocalModelServerRuntime(home / "servers", catalog), store, log=lambda _: None)
     controller = Controller(store, router, instances, log=lambda _: None)
+    credentials = ControlCredentials.for_home(home)
     yield Control(
-        HostingApp(controller, RouterHttp(router)),
+        HostingApp(controller, RouterHttp(router), credentials, HostGuard.for_bind("127.0.0.1", 8085)),
         controller,
         store,
         home,
@@ -85,7 +89,7 @@ def control(tmp_path: Path) -> Iterator[Control]:
 
 
 async def _post(app: HostingApp, action: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    """One request to the control API, as uvicorn hands it to the application."""
+    """One authenticated request to the control API, as uvicorn hands it to the application."""
     incoming = [{"type": "http.request", "body": json.dumps(body).encode(), "more_body": False}]
     sent: list[dict[str, Any]] = []
 
@@ -100,7 +104,11 @@ async def _post(app: HostingApp, action: str, body: dict[str, Any]) -> tuple[int
         "method": "POST",
         "path": f"/_control/{action}",
         "client": ("127.0.0.1", 40000),
-        "headers": [(b"content-type", b"application/json")],
+        "headers": [
+            (b"host", b"127.0.0.1:8085"),
+            (b"content-type", b"application/json"),
+            (b"authorization", app.credentials.authorization().encode()),
+        ],
         "query_string": b"",
     }
     await app(scope, receive, send)
@@ -122,7 +130,8 @@ def _create(control: Control, body: dict[str, Any]) -> tuple[int, dict[str, Any]
 
 def _model(name: str, algorithm: str, model_data: str) -> Model:
     container = ContainerDefinition.model_construct(AlgorithmName=algorithm, Image=None, ModelDataUrl=model_data)
-    return Model.model_construct(ModelName=name, ModelArn=f"arn:{name}", PrimaryContainer=container, CreationTime=utcnow())
+    return Model.model_construct(ModelName=name, ModelArn=f"arn:{name}", PrimaryContainer=container,
+                                 ModelDataSha256=sha256_file(Path(model_data)), CreationTime=utcnow())
 
 
 def _config(name: str, model: str) -> EndpointConfig:
