@@ -125,6 +125,10 @@ def predict_job(job: TrainingJob, test_csv: Path, servers: ModelServerRuntime) -
     algorithm = job.AlgorithmSpecification.AlgorithmName or job.AlgorithmSpecification.TrainingImage
     if algorithm is None:
         raise ValidationError("job", f"{job.TrainingJobName} names no algorithm to serve it with")
+    if job.ModelArtifactSha256 is None:
+        raise ValidationError(
+            "job", f"{job.TrainingJobName} recorded no sha256 of its model artifact; it is not served unchecked"
+        )
     table = read_test_csv(test_csv)
     labels, features = table[:, 0], table[:, 1:]
     server = servers.start_server(algorithm, job.ModelArtifacts.S3ModelArtifacts, job.ModelArtifactSha256)
