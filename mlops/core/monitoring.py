@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mlops.core.datasets import FeatureEncoding, ProblemType
 from mlops.core.errors import ValidationError
+from mlops.core.ids import NameStr, RecordIdStr
 from mlops.core.records import Record
 
 # Fields carry SageMaker's names, which are also the names of their types; the `<Name>T` aliases
@@ -414,7 +415,7 @@ class MonitoringBaseline(_Record):
     output folder). The files beside it: statistics.json, constraints.json, reference.parquet and, with a
     model, model-quality/{statistics,constraints}.json and attribution.json."""
 
-    BaselineName: str
+    BaselineName: NameStr
     Source: str  # a dataset reference (name@version) or a file
     CreationTime: datetime
     Encoding: FeatureEncoding
@@ -533,10 +534,10 @@ class AlertDelivery(_Record):
 class MonitoringRun(_Record):
     """One run of a schedule's monitors over one window (SageMaker: a monitoring execution)."""
 
-    MonitoringRunName: str
-    MonitoringScheduleName: str | None = None
-    EndpointName: str
-    BaselineName: str
+    MonitoringRunName: RecordIdStr
+    MonitoringScheduleName: NameStr | None = None
+    EndpointName: NameStr
+    BaselineName: NameStr
     WindowStart: datetime
     WindowEnd: datetime
     CreationTime: datetime
@@ -635,15 +636,15 @@ BiasConfigT = BiasConfig
 
 
 class MonitoringSchedule(_Record):
-    MonitoringScheduleName: str
-    EndpointName: str
-    BaselineName: str
+    MonitoringScheduleName: NameStr
+    EndpointName: NameStr
+    BaselineName: NameStr
     ScheduleConfig: ScheduleConfigT
     Monitors: tuple[MonitorSpec, ...] = Field(min_length=1)
     Bias: BiasConfigT | None = None
     GroundTruthS3Uri: str | None = None  # default: HOME/monitoring/ground-truth/ENDPOINT
     CaptureDestination: str | None = None  # default: the endpoint's DataCaptureConfig.DestinationS3Uri
-    VariantName: str | None = None  # default: every variant of the endpoint
+    VariantName: NameStr | None = None  # default: every variant of the endpoint
     ModelDataUrl: str | None = None  # default: the endpoint's production model
     WindowOffsetSeconds: int = Field(default=0, ge=0)  # look this far back (labels arrive late)
     AlertTargets: tuple[str, ...] = ()
@@ -682,7 +683,7 @@ class Alert(_Record):
     Summary: str
     Source: str  # the endpoint
     Component: str  # the monitor
-    MonitoringRunName: str
+    MonitoringRunName: RecordIdStr
     Timestamp: datetime
     Violations: tuple[Violation, ...] = ()
     ReportUri: str | None = None

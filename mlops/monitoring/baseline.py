@@ -28,6 +28,7 @@ from pydantic import ValidationError as PydanticValidationError
 from mlops.core.clock import utcnow
 from mlops.core.datasets import FeatureEncoding
 from mlops.core.errors import ConflictError, NotFoundError, ValidationError
+from mlops.core.files import path_under
 from mlops.core.ids import check_name
 from mlops.core.monitoring import (
     AttributionAnalysis,
@@ -214,7 +215,7 @@ class BaselineStore:
         self.root = root
 
     def folder(self, name: str) -> Path:
-        return self.root / check_name("baseline name", name)
+        return path_under(self.root, check_name("baseline name", name), field="baseline name")
 
     def names(self) -> list[str]:
         if not self.root.is_dir():

@@ -14,7 +14,8 @@ from pathlib import Path
 from pydantic import ValidationError as PydanticValidationError
 
 from mlops.core.clock import utcnow
-from mlops.core.files import write_atomic
+from mlops.core.files import path_under, write_atomic
+from mlops.core.ids import check_name
 from mlops.core.monitoring import MonitoringRun, MonitoringSchedule, RetrainDecision, Violation
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,8 @@ class RetrainState:
         self.folder = folder
 
     def path(self, endpoint: str) -> Path:
-        return self.folder / f"{endpoint}.json"
+        name = check_name("EndpointName", endpoint)
+        return path_under(self.folder, f"{name}.json", field="EndpointName")
 
     def last(self, endpoint: str) -> RetrainDecision | None:
         path = self.path(endpoint)

@@ -20,6 +20,7 @@ import pandas as pd
 from mlops.core.clock import utcnow
 from mlops.core.datasets import DatasetSplit, DatasetVersion, SplitPart
 from mlops.core.errors import MlopsError, NotFoundError, ValidationError
+from mlops.core.files import path_under
 from mlops.core.ids import check_name
 from mlops.core.monitoring import (
     AlertDelivery,
@@ -46,6 +47,7 @@ from mlops.monitoring.retrain import RetrainState, decide_for_run
 from mlops.monitoring.runner import run_monitors
 from mlops.monitoring.schedule import MonitoringWindow, load_schedules, save_schedule, window_ending
 from mlops.monitoring.window import load_capture_window
+from mlops.runtime.job_store import JobStore
 from mlops.services.datasets import dataset_store
 from mlops.settings import Settings
 from mlops.store.interface import open_store
@@ -66,7 +68,7 @@ def schedules_dir(settings: Settings) -> Path:
 
 
 def runs_dir(settings: Settings, endpoint: str) -> Path:
-    return monitoring_home(settings) / "runs" / endpoint
+    return path_under(monitoring_home(settings) / "runs", check_name("EndpointName", endpoint), field="EndpointName")
 
 
 def alerting_path(settings: Settings) -> Path:
@@ -76,7 +78,8 @@ def alerting_path(settings: Settings) -> Path:
 def ground_truth_location(settings: Settings, endpoint: str, schedule: MonitoringSchedule | None = None) -> str:
     if schedule is not None and schedule.GroundTruthS3Uri:
         return schedule.GroundTruthS3Uri
-    return str(monitoring_home(settings) / "ground-truth" / endpoint)
+    name = check_name("EndpointName", endpoint)
+    return str(path_under(monitoring_home(settings) / "ground-truth", name, field="EndpointName"))
 
 
 def parse_duration(text: str, what: str) -> timedelta:
@@ -100,9 +103,11 @@ def resolve_model_uri(settings: Settings, ref: str) -> str:
         return hosting.model(ref).PrimaryContainer.ModelDataUrl
     except NotFoundError:
         pass
-    job_file = settings.jobs_dir / ref / "job.json"
-    if job_file.is_file():
-        job = TrainingJob.model_validate_json(job_file.read_bytes())
+    try:
+        job: TrainingJob | None = JobStore(settings.jobs_dir).load(ref)
+    except (ValidationError, NotFoundError):  # not a training job's name, or no such job
+        job = None
+    if job is not None:
         if job.ModelArtifacts is None:
             raise ValidationError("--model", f"training job {ref!r} has no model artifacts ({job.TrainingJobStatus})")
         return job.ModelArtifacts.S3ModelArtifacts
