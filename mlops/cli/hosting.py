@@ -13,11 +13,13 @@ from mlops.core.errors import ValidationError
 from mlops.settings import Settings
 
 if TYPE_CHECKING:
-    from mlops.core.hosting import Endpoint
+    from mlops.core.hosting import Endpoint, Model
 
 EPILOG = """workflow:
   mlops router &                                  # the endpoint router and control process
-  mlops models create churn-v1 --algorithm xgboost --model-data .mlops/artifacts/JOB/output/model.tar.gz
+  mlops models create churn-v1 --job JOB                # or --model-package churn/4 (an Approved version)
+  mlops models create churn-byo --image my/model:1 --model-data s3://b/model.tar.gz \\
+      --model-sha256 "$(sha256sum model.tar.gz | cut -d' ' -f1)"   # the sha256 you vouch for
   mlops endpoint-configs create churn-cfg-1 --variant name=blue,model=churn-v1,instances=2 \\
       --capture sampling=100
   mlops endpoints create churn --config churn-cfg-1
@@ -41,19 +43,13 @@ def _print_json(record: object) -> None:
 
 def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
     from mlops.hosting.store import HostingStore
-    from mlops.services.hosting import create_model, delete_model
+    from mlops.services.hosting import delete_model
 
     store = HostingStore(settings.home)
     if args.action == "create":
-        if not args.name or not args.model_data:
-            raise ValidationError("models create", "give NAME and --model-data")
-        if bool(args.algorithm) == bool(args.image):
-            raise ValidationError("models create", "give either --algorithm or --image")
-        env = dict(item.split("=", 1) for item in args.env if "=" in item)
-        model = create_model(settings, args.name, args.model_data, args.algorithm, args.image, args.model_sha256, env)
-        sha = model.ModelDataSha256 or "none (not checked before serving)"
+        model = _create_model(args, settings)
         print(f"model {model.ModelName}: {model.PrimaryContainer.server_name} on {model.PrimaryContainer.ModelDataUrl}")
-        print(f"sha256: {sha}")
+        print(f"sha256: {model.ModelDataSha256} (checked before serving)")
         return 0
     if args.action == "describe":
         _print_json(store.model(args.name or ""))
@@ -68,6 +64,31 @@ def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
     for m in models:
         print(f"{m.ModelName:<32} {m.PrimaryContainer.server_name:<16} {m.PrimaryContainer.ModelDataUrl}")
     return 0
+
+
+def _create_model(args: argparse.Namespace, settings: Settings) -> Model:
+    from mlops.services.hosting import create_model, create_model_from_job
+
+    sources = [flag for flag, value in (("--model-data", args.model_data), ("--job", args.job),
+                                        ("--model-package", args.model_package)) if value]  # fmt: skip
+    if not args.name or len(sources) != 1:
+        raise ValidationError("models create", "give NAME and one of --model-data, --job or --model-package")
+    if args.algorithm and args.image:
+        raise ValidationError("models create", "give either --algorithm or --image, not both")
+    env = dict(item.split("=", 1) for item in args.env if "=" in item)
+    if args.job:
+        return create_model_from_job(settings, args.name, args.job, args.algorithm, args.image, args.model_sha256, env)
+    if args.model_package:
+        if args.algorithm or args.image:
+            raise ValidationError("models create", "--model-package names its own container: drop --algorithm/--image")
+        from mlops.services.registry import create_model_from_package, open_registry, parse_package_name
+
+        group, version = parse_package_name(args.model_package)
+        registry = open_registry(settings)
+        return create_model_from_package(settings, registry, args.name, group, version, args.model_sha256, env)
+    if not (args.algorithm or args.image):
+        raise ValidationError("models create", "with --model-data give --algorithm or --image")
+    return create_model(settings, args.name, args.model_data, args.algorithm, args.image, args.model_sha256, env)
 
 
 # --- endpoint configs ---------------------------------------------------------------------------------
@@ -363,7 +384,15 @@ def add_hosting_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore
     p.add_argument("--algorithm", help="a catalog algorithm that serves the model (see `mlops algorithms`)")
     p.add_argument("--image", help="or a container image that follows the SageMaker contract (--runtime docker)")
     p.add_argument("--model-data", help="model.tar.gz: a path, file:// or s3:// URI")
-    p.add_argument("--model-sha256", help="checked before serving; default: from the training job that made it")
+    p.add_argument("--job", help="or the artifact of a Completed training job (its algorithm, its recorded sha256)")
+    p.add_argument(
+        "--model-package", metavar="GROUP/VERSION", help="or an Approved registry version (its lineage's sha256)"
+    )
+    p.add_argument(
+        "--model-sha256",
+        help="the sha256 you vouch for (required with --model-data unless a training job of this home made it); "
+        "checked before serving, and against the job's or the version's record when there is one",
+    )
     p.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="the server's environment")
     p.set_defaults(func=cmd_models)
 

@@ -165,6 +165,14 @@ def cmd_baseline(args: argparse.Namespace, settings: Settings) -> int:
         parts.append(f"attribution.json ({m.AttributionMethod})")
     parts += [f"bias/{facet}.json" for facet in baseline.bias]
     print(f"  {baseline.folder}: {', '.join(parts)}")
+    if m.Rows is not None:
+        held_out = m.Rows.HeldOut or not (m.ModelDataUrl or m.HasPredictions)
+        print(
+            f"  {'rows' if held_out else 'warning: rows'}: {m.Rows.Description}",
+            file=sys.stdout if held_out else sys.stderr,
+        )
+    for note in m.Notes:
+        print(f"  note: {note}", file=sys.stderr)
     if not m.HasPredictions:
         print("  no model: the model-quality, bias (post-training) and attribution monitors need --model")
     return 0
@@ -233,9 +241,13 @@ def print_run(run: MonitoringRun) -> None:
         extra = f" ({result.FailureReason})" if result.FailureReason else ""
         print(f"  {result.MonitoringType.value:14} {result.MonitoringExecutionStatus.value}{extra}")
         for v in result.Violations:
-            print(f"    - {v.constraint_check_type}: {v.description}")
+            print(f"    - {v.constraint_check_type} {v.subject}: {v.description}")
     if run.Retrain is not None:
-        print(f"  retrain: {'yes' if run.Retrain.Retrain else 'no'} - {run.Retrain.Reason}")
+        if run.Retrain.Retrain:
+            print(f"  retrain: requested, not started - recorded in {run.Retrain.RequestUri}; the monitoring DAG "
+                  f"starts the training pipeline on it - {run.Retrain.Reason}")  # fmt: skip
+        else:
+            print(f"  retrain: no - {run.Retrain.Reason}")
     for a in run.Alerts:
         state = "delivered" if a.Delivered else f"NOT delivered ({a.Error}; kept in the outbox)"
         print(f"  alert {a.EventAction} {a.DedupKey} -> {a.Target}/{a.Channel}: {state}")

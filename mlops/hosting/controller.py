@@ -276,7 +276,7 @@ class Controller:
         if name in self.endpoints:
             raise ConflictError(f"endpoint {name!r} already exists (status {self.endpoints[name].EndpointStatus})")
         config = self.store.endpoint_config(request.EndpointConfigName)
-        models = self._models(config)
+        fleet = Fleet.build(name, config, self._models(config))  # refuses what cannot be served: nothing saved
         now = utcnow()
         endpoint = self._save(
             Endpoint(
@@ -288,7 +288,6 @@ class Controller:
                 LastModifiedTime=now,
             )
         )
-        fleet = Fleet.build(name, config, models)
         self._spawn(name, self._create(fleet))
         return endpoint
 

@@ -30,14 +30,15 @@ from pathlib import Path
 
 from pydantic import ValidationError as PydanticValidationError
 
+from mlops.core.files import PRIVATE_FILE_MODE, PRIVATE_FOLDER_MODE
 from mlops.core.hosting import CaptureMode, CaptureRecord, DataCaptureConfig
 from mlops.store.interface import open_store
 
 DEFAULT_CSV_TYPES = ("text/csv",)
 DEFAULT_JSON_TYPES = ("application/json", "application/jsonlines")
 
-CAPTURE_FILE_MODE = 0o600  # captured requests are user data: readable by the owner only
-CAPTURE_DIR_MODE = 0o700
+CAPTURE_FILE_MODE = PRIVATE_FILE_MODE  # captured requests are user data: readable by the owner only
+CAPTURE_DIR_MODE = PRIVATE_FOLDER_MODE
 
 
 @dataclass(frozen=True)

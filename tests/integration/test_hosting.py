@@ -21,7 +21,6 @@ from mlops.core.training import TrainingJobStatus
 from mlops.data.churn_sample import DemoFiles
 from mlops.runtime.local_process import LocalProcessRuntime
 from mlops.services.hosting import (
-    HostingClient,
     create_endpoint_config,
     create_model,
     deployment_config,
@@ -220,7 +219,7 @@ def test_updates_refused_with_a_reason(hosting: Hosting) -> None:
     assert bad.returncode == 2 and "at most 50%" in bad.stderr
     bad = hosting.cli("endpoint-configs", "create", "cfg-x", "--variant", "name=a,model=ghost", check=False)
     assert bad.returncode == 2 and "model 'ghost' not found" in bad.stderr
-    client = HostingClient(hosting.url)
+    client = hosting.client()
     with pytest.raises(MlopsError, match="endpoint config 'cfg-404' not found"):
         client.update_endpoint("churn", "cfg-404", None)
     with pytest.raises(ValidationError, match="nope not defined"):
