@@ -131,9 +131,8 @@ class Notifier:
             spec = schedule.monitor(result.MonitoringType)
             severity = spec.Severity if spec else Severity.error
             if result.Violations:
-                signature = sorted({v.key for v in result.Violations})
-                if key in incidents and incidents[key].get("violations") == signature:
-                    continue  # the same incident, already announced
+                if key in incidents:
+                    continue  # the incident is open and was announced: it stays one page until the monitor is clear
                 first = result.Violations[0].description
                 more = f" (+{len(result.Violations) - 1} more)" if len(result.Violations) > 1 else ""
                 alerts.append(
@@ -378,7 +377,29 @@ class Notifier:
         for alert in alerts:
             out += self.deliver([alert], channels, run.EndTime)
             self._record_incident(alert)
+        self._update_open_incidents(run, {a.DedupKey for a in alerts})
         return tuple(earlier + out)
+
+    def _update_open_incidents(self, run: MonitoringRun, announced: set[str]) -> None:
+        """An open incident whose monitor still finds violations is updated, not announced again: its
+        violations become this run's (so the resolve and the incident file say what was last seen)."""
+        with self._locked():
+            incidents = self.open_incidents(run.EndpointName)
+            changed = False
+            for result in run.Monitors:
+                key = dedup_key(run.EndpointName, result.MonitoringType)
+                if key in announced or key not in incidents or not result.Violations:
+                    continue
+                violations = sorted({v.key for v in result.Violations})
+                entry = incidents[key]
+                if entry.get("violations") != violations:
+                    log.info("incident %s updated: %d violation(s) now (run %s)", key, len(violations),
+                             run.MonitoringRunName)
+                entry.update(violations=violations, last_run=run.MonitoringRunName,
+                             updated=(run.EndTime or utcnow()).isoformat())
+                changed = True
+            if changed:
+                write_atomic(self._incidents_path(run.EndpointName), json.dumps(incidents, indent=2), durable=True)
 
 
 def _same_incident(entry: dict[str, Any], channel: Channel, alert: Alert) -> bool:
