@@ -244,6 +244,8 @@ def print_algorithm(spec: AlgorithmSpec) -> None:
     print("\n" + "\n".join(_wrap_items("tuning objectives: ", objectives, table_width())))
     inference = spec.InferenceSpecification
     print("inference content types: " + ", ".join(inference.SupportedContentTypes))
+    if inference.ModelArtifactFiles:
+        print("its model.tar.gz holds: " + ", ".join(inference.ModelArtifactFiles))
     print_answers(spec)
 
 

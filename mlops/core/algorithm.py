@@ -116,6 +116,8 @@ class InferenceSpecification(_Spec):
     # content type) and what each response type holds.
     DefaultResponseMIMEType: str | None = None
     ResponseFormats: tuple[ResponseFormat, ...] = ()
+    # Ours: the files a model.tar.gz of this algorithm holds at its top (checked when a model is created).
+    ModelArtifactFiles: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _documented_types_are_supported(self) -> InferenceSpecification:

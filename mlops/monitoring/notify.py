@@ -133,7 +133,8 @@ class Notifier:
             if result.Violations:
                 if key in incidents:
                     continue  # the incident is open and was announced: it stays one page until the monitor is clear
-                first = result.Violations[0].description
+                top = result.Violations[0]
+                first = top.description if top.subject in top.description else f"{top.subject}: {top.description}"
                 more = f" (+{len(result.Violations) - 1} more)" if len(result.Violations) > 1 else ""
                 alerts.append(
                     Alert(

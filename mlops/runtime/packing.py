@@ -169,6 +169,25 @@ class _Unpacking:
                 continue
 
 
+def top_level_names(archive: Path, max_members: int = MAX_MEMBERS) -> set[str]:
+    """The names at the top of a .tar.gz (``xgboost-model``, ``model.json`` …), read from the member
+    headers only; ValidationError if it is not a readable archive or holds more than ``max_members``."""
+    names: set[str] = set()
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            for count, member in enumerate(tar, start=1):
+                if count > max_members:
+                    raise ValidationError(archive.name, f"more than {max_members} members")
+                top = PurePosixPath(member.name).parts
+                if top and top[0] not in (".", ""):
+                    names.add(top[0])
+                elif len(top) > 1:
+                    names.add(top[1])
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
+        raise ValidationError("model data", f"{archive.name} is not a readable .tar.gz: {e}") from None
+    return names
+
+
 def unpack_archive(
     archive: Path | BinaryIO,
     target: Path,

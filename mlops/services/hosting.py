@@ -132,6 +132,36 @@ def producing_job(settings: Settings, model_data: str) -> TrainingJob | None:
     return None
 
 
+def check_model_data_fits(
+    settings: Settings, algorithm: str, model_data: str, location: str, job: TrainingJob | None
+) -> None:
+    """Refuse, when the model is created rather than when its endpoint starts, model data that
+    ``algorithm`` cannot serve: an artifact another algorithm's job trained, or (for a local archive) one
+    that lacks the files the algorithm's ``ModelArtifactFiles`` names."""
+    trained_by = job.AlgorithmSpecification.AlgorithmName if job is not None else None
+    if job is not None and trained_by is not None and trained_by != algorithm:
+        raise ValidationError(
+            "--algorithm",
+            f"{model_data} was trained by {trained_by} (training job {job.TrainingJobName}); "
+            f"{algorithm} cannot serve it. Use --algorithm {trained_by}, or `--job {job.TrainingJobName}`",
+        )
+    needed = AlgorithmCatalog(settings.algorithms_dir).get(algorithm).InferenceSpecification.ModelArtifactFiles
+    if not needed or ("://" in location and not location.startswith("file://")):
+        return  # an S3 archive is checked by its server, at start
+    from mlops.runtime.packing import top_level_names
+    from mlops.store.local import to_path
+
+    held = top_level_names(to_path(location))
+    missing = [name for name in needed if name not in held]
+    if missing:
+        shown = ", ".join(sorted(held)[:8]) or "nothing"
+        raise ValidationError(
+            "--algorithm",
+            f"{model_data} is not a {algorithm} model: it lacks {', '.join(missing)} (it holds {shown}); "
+            f"`mlops algorithms describe {algorithm}` says what its model holds",
+        )
+
+
 def job_claim(job: TrainingJob) -> Sha256Claim:
     return Sha256Claim(f"training job {job.TrainingJobName}", job.ModelArtifactSha256)
 
@@ -158,6 +188,8 @@ def create_model(
     job = producing_job(settings, location)
     claims = [Sha256Claim("--model-sha256", model_sha256), *vouched, *([job_claim(job)] if job else [])]
     sha = agreed_sha256(model_data, claims)
+    if algorithm is not None:
+        check_model_data_fits(settings, algorithm, model_data, location, job)
     try:
         model = Model(
             ModelName=name,

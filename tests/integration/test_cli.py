@@ -316,6 +316,8 @@ def test_algorithms_describe_lists_what_the_server_answers(tmp_path: Path, run: 
     assert '{"predictions": [{"score": 0.1645, "predicted_label": 0}' in answers
     xgboost = run("algorithms", "describe", "xgboost", home=tmp_path)[1]
     assert "without one: the request's content type" in xgboost and "one line per row: the score" in xgboost
+    assert "its model.tar.gz holds: xgboost-model" in xgboost
+    assert "its model.tar.gz holds: model.json, model.npz" in described
     code, _, err = run("algorithms", "describe", home=tmp_path)
     assert code == 2 and "name the algorithm to describe" in one_error_line(err)
 
@@ -324,7 +326,8 @@ COMMANDS_WITH_HELP = (
     "train", "jobs", "logs", "evaluate", "algorithms", "sample-data", "demo", "tune", "tuning-jobs", "images",
     "data ingest", "data list", "data versions", "data describe", "data split", "data splits", "data baseline",
     "data validate", "registry register", "registry approve", "registry reject", "registry alias", "registry list",
-    "registry describe", "registry evaluate",
+    "registry describe", "registry evaluate", "invoke", "router", "monitor baseline", "monitor schedule",
+    "monitor schedules", "monitor run", "monitor runs", "ground-truth upload",
 )
 
 

@@ -78,8 +78,16 @@ def test_models_create_with_only_model_data_is_refused_saying_how_to_give_a_sha2
     assert "bare" not in trained.model_names()
 
 
+def _copy_of_the_artifact(trained: Trained, folder: str) -> Path:
+    """The job's xgboost archive at a path no job of this home produced (so only the user vouches for it)."""
+    archive = trained.root / folder / "model.tar.gz"
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    archive.write_bytes(Path(trained.artifact).read_bytes())
+    return archive
+
+
 def test_the_sha256_a_user_vouches_for_is_recorded_in_its_one_form(trained: Trained) -> None:
-    archive = echo_model(trained.root / "vouched", "0.5")
+    archive = _copy_of_the_artifact(trained, "vouched")
     digest = sha256_file(archive)
     model = create_model(trained.settings, "vouched", str(archive), algorithm="xgboost",
                          model_sha256=f"sha256:{digest.upper()}")
@@ -184,3 +192,40 @@ def test_evaluating_a_job_that_recorded_no_sha256_serves_nothing(trained: Traine
     with pytest.raises(ValidationError, match="recorded no sha256 of its model artifact; it is not served unchecked"):
         predict_job(older, churn.test, runtime)
     assert not servers.exists() or not list(servers.iterdir())
+
+
+def test_model_data_another_algorithm_trained_is_refused_when_the_model_is_created(trained: Trained) -> None:
+    code, out, err = trained.cli("models", "create", "wrong-ll", "--algorithm", "linear-learner",
+                                 "--model-data", trained.artifact)
+    assert code == 2, out + err
+    assert f"was trained by xgboost (training job {trained.job.TrainingJobName}); linear-learner cannot serve it" in err
+    assert "wrong-ll" not in trained.model_names()
+
+
+def test_an_archive_lacking_the_algorithms_model_files_is_refused_naming_them(trained: Trained) -> None:
+    archive = _copy_of_the_artifact(trained, "not-ll")  # an xgboost archive, vouched for, served as linear-learner
+    with pytest.raises(ValidationError) as refused:
+        create_model(trained.settings, "not-ll", str(archive), algorithm="linear-learner",
+                     model_sha256=sha256_file(archive))
+    message = str(refused.value)
+    assert "is not a linear-learner model: it lacks model.json, model.npz (it holds xgboost-model)" in message, message
+    assert "not-ll" not in trained.model_names()
+    assert create_model(trained.settings, "is-xgb", str(archive), algorithm="xgboost",
+                        model_sha256=sha256_file(archive)).ModelName == "is-xgb"
+
+
+def test_model_and_config_listings_have_a_header_and_fit_120_columns(trained: Trained) -> None:
+    create_model_from_job(trained.settings, "listed-with-a-rather-long-model-name", trained.job.TrainingJobName)
+    from mlops.services.hosting import create_endpoint_config, parse_variant
+
+    create_endpoint_config(trained.settings, "listed-cfg", [
+        parse_variant("name=blue,model=listed-with-a-rather-long-model-name,weight=1,instances=2")])
+    for listing, header in ((("models",), "NAME"), (("endpoint-configs",), "NAME")):
+        code, out, err = trained.cli(*listing)
+        assert code == 0, err
+        lines = out.splitlines()
+        assert lines[0].split()[0] == header and all(len(line) <= 120 for line in lines), out
+    code, out, _ = trained.cli("models")
+    assert "listed-with-a-rather-long-model-name" in out and trained.job.ModelArtifactSha256[:12] in out
+    code, out, _ = trained.cli("endpoint-configs")
+    assert "blue=listed-with-a-rather-long-model-name w1 x2" in out
