@@ -270,7 +270,7 @@ def start_mlflow(model_dir: Path, work: Path) -> tuple[subprocess.Popen[bytes], 
     return proc, url
 
 
-def start_router(work: Path, model_data: str) -> tuple[subprocess.Popen[bytes], str, str, int]:
+def start_router(work: Path, model_data: str, model_sha256: str) -> tuple[subprocess.Popen[bytes], str, str, int]:
     home = work / "home"
     port = free_port()
     env = {**os.environ, "MLOPS_HOME": str(home), "MLOPS_ROUTER_PORT": str(port)}
@@ -279,7 +279,8 @@ def start_router(work: Path, model_data: str) -> tuple[subprocess.Popen[bytes], 
     proc = subprocess.Popen([*cli, "router"], env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     wait_http(f"{url}/ping", 60, proc)
-    for args in (["models", "create", "churn", "--algorithm", "xgboost", "--model-data", model_data],
+    for args in (["models", "create", "churn", "--algorithm", "xgboost", "--model-data", model_data,
+                  "--model-sha256", model_sha256],
                  ["endpoint-configs", "create", "churn-cfg", "--variant", "name=AllTraffic,model=churn"],
                  ["endpoints", "create", "churn", "--config", "churn-cfg"]):
         subprocess.run([*cli, *args], env=env, check=True, capture_output=True, timeout=300)
@@ -309,13 +310,16 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--model-data", help="an xgboost model.tar.gz (default: train one here)")
+    parser.add_argument("--model-sha256", help="with --model-data: the sha256 you vouch for (sha256sum)")
     args = parser.parse_args()
+    if bool(args.model_data) != bool(args.model_sha256):
+        parser.error("give --model-data and --model-sha256 together")
 
     from benchmarks._common import median, save, table
     from mlops.runtime.packing import unpack_archive
 
     work = Path(tempfile.mkdtemp(prefix="mlops-router-bench-"))
-    model_data = args.model_data or train_model(work)
+    model_data, model_sha256 = (args.model_data, args.model_sha256) if args.model_data else train_model(work)
     model_dir = work / "model"
     unpack_archive(Path(model_data), model_dir)
 
@@ -326,7 +330,7 @@ def main() -> None:
         print("starting mlflow models serve and mlops router …", flush=True)
         mlflow_proc, mlflow_url = start_mlflow(model_dir, work)
         procs.append(mlflow_proc)
-        router_proc, router_url, variant_url, variant_pid = start_router(work, model_data)
+        router_proc, router_url, variant_url, variant_pid = start_router(work, model_data, model_sha256)
         procs.append(router_proc)
         noop_port, core_port = free_port(), free_port()
         noop = subprocess.Popen([sys.executable, __file__, "--noop-model", str(noop_port)])
@@ -393,7 +397,8 @@ def main() -> None:
     save("router_throughput", {"args": vars(args), "limit": limit, "results": results, "overhead_p99_ms": overhead})
 
 
-def train_model(work: Path) -> str:
+def train_model(work: Path) -> tuple[str, str]:
+    """A trained model.tar.gz and the sha256 its training job recorded."""
     from mlops.algorithms.catalog import AlgorithmCatalog
     from mlops.data.churn_sample import write_demo_files
     from mlops.runtime.local_process import LocalProcessRuntime
@@ -408,8 +413,8 @@ def train_model(work: Path) -> str:
                 TrainingInput("xgboost", {"train": str(files.train), "validation": str(files.validation)},
                               {"objective": "binary:logistic", "num_round": "50", "max_depth": "4", "nthread": "1"}),
                 settings.artifacts)
-    assert job.ModelArtifacts is not None, job.FailureReason
-    return job.ModelArtifacts.S3ModelArtifacts
+    assert job.ModelArtifacts is not None and job.ModelArtifactSha256 is not None, job.FailureReason
+    return job.ModelArtifacts.S3ModelArtifacts, job.ModelArtifactSha256
 
 
 if __name__ == "__main__":

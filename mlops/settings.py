@@ -27,7 +27,38 @@ class Settings(BaseSettings):
     )
     router_host: str = Field(default="127.0.0.1", description="where the endpoint router listens (loopback)")
     router_port: int = Field(default=8085, description="the endpoint router's port")
+    router_allowed_hosts: str = Field(
+        default="",
+        description="Host names the router answers to besides loopback ones (comma-separated), for when it "
+        "listens on another interface; requests naming any other host get 421",
+    )
+    router_header_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="a request's head (request line and headers) must arrive within this"
+    )
+    router_body_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="a request's body must arrive within this once its head has"
+    )
+    router_keep_alive_seconds: int = Field(default=5, gt=0, description="an idle keep-alive connection is closed after")
+    router_max_header_bytes: int = Field(
+        default=64 * 1024, gt=0, description="largest request head the router reads; larger ones get 431"
+    )
+    router_max_connections: int = Field(
+        default=1024, gt=0, description="connections open at once; a connection past it gets 503 and is closed"
+    )
+    router_max_concurrency: int = Field(
+        default=128, gt=0, description="invocations handled at once; past it a request gets 503 ServiceUnavailable"
+    )
+    router_max_response_bytes: int = Field(
+        default=6 * 1024 * 1024,
+        gt=0,
+        description="largest model answer the router relays (SageMaker's 6 MB); a larger one is a ModelError",
+    )
     stop_grace_seconds: float = Field(default=120.0, description="SIGTERM to SIGKILL delay when stopping training")
+    capture_queue_bytes: int = Field(
+        default=64 << 20,
+        ge=8 << 20,  # one 6 MB request and its answer must fit
+        description="data capture's queue cap in bytes; past it the newest records are dropped (and counted)",
+    )
 
     @field_validator("home", "algorithms_dir")
     @classmethod

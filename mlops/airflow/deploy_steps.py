@@ -1,8 +1,9 @@
 """Deploying an Approved model version to an endpoint, as library calls (no Airflow import).
 
-``start_deployment`` creates the model and the endpoint config of a run (named after the run, so a
-retry finds them) and asks the endpoint router's control process to create the endpoint or to update
-it blue/green with the chosen strategy and alarms. ``deployment_state`` reads DescribeEndpoint and says
+``start_deployment`` creates the model (``deployment_model``: with the sha256 of the version's lineage)
+and the endpoint config of a run (named after the run, so a retry finds them) and asks the endpoint
+router's control process to create the endpoint or to update it blue/green with the chosen strategy
+and alarms. ``deployment_state`` reads DescribeEndpoint and says
 whether that deployment has ended; the trigger calls it while the task waits deferred.
 ``finish_deployment`` points the environment's registry alias at the version, ``smoke_test`` sends a
 few hundred real requests through the router.
@@ -17,7 +18,7 @@ from typing import Any
 from mlops.airflow.request import DeploymentRequest
 from mlops.airflow.steps import JobEnded
 from mlops.core.errors import ConflictError, MlopsError, NotFoundError, ValidationError
-from mlops.core.hosting import DeploymentStatus, Endpoint, EndpointStatus, ProductionVariant
+from mlops.core.hosting import DeploymentStatus, Endpoint, EndpointStatus, Model, ProductionVariant
 from mlops.settings import Settings
 
 
@@ -72,39 +73,34 @@ def _describe(settings: Settings, name: str) -> Endpoint | None:
         raise
 
 
+def deployment_model(settings: Settings, group: str, version: int, suffix: str) -> Model:
+    """The run's model of an Approved version (found again on a retry), carrying the sha256 the version's
+    lineage records, which its servers check before serving."""
+    from mlops.hosting.store import HostingStore
+    from mlops.services.registry import create_model_from_package, open_registry
+
+    registry = open_registry(settings)
+    package = registry.describe_model_package(group, version)
+    if not package.deployable:
+        raise ValidationError(
+            "model_version", f"{group} version {version} is {package.ModelApprovalStatus.value}, not Approved"
+        )
+    name = f"{group}-v{version}-{suffix}"
+    try:
+        return HostingStore(settings.home).model(name)
+    except NotFoundError:
+        return create_model_from_package(settings, registry, name, group, version)
+
+
 def start_deployment(
     settings: Settings, request: DeploymentRequest, group: str, version: int, suffix: str
 ) -> dict[str, Any]:
     """Create (or find) the run's model and endpoint config and start the endpoint's deployment."""
     from mlops.hosting.store import HostingStore
-    from mlops.services.hosting import (
-        HostingClient,
-        create_endpoint_config,
-        create_model,
-        deployment_config,
-        parse_capture,
-    )
-    from mlops.services.registry import open_registry
+    from mlops.services.hosting import HostingClient, create_endpoint_config, deployment_config, parse_capture
 
-    package = open_registry(settings).describe_model_package(group, version)
-    if not package.deployable:
-        raise ValidationError(
-            "model_version", f"{group} version {version} is {package.ModelApprovalStatus.value}, not Approved"
-        )
-    container = package.InferenceSpecification.Containers[0]
+    model_name = deployment_model(settings, group, version, suffix).ModelName
     store = HostingStore(settings.home)
-    model_name = f"{group}-v{version}-{suffix}"
-    try:
-        store.model(model_name)
-    except NotFoundError:
-        create_model(
-            settings,
-            model_name,
-            container.ModelDataUrl,
-            algorithm=container.AlgorithmName,
-            image=None if container.AlgorithmName else container.Image,
-            model_sha256=package.Lineage.ModelDataSha256,
-        )
     config_name = f"{request.endpoint_name}-v{version}-{suffix}"
     try:
         store.endpoint_config(config_name)

@@ -231,13 +231,19 @@ class AirflowStack:
 
 
 def router_pid(settings: Settings) -> int | None:
-    """The pid of the control process answering on the settings' router address, if any does."""
-    url = f"http://{settings.router_host}:{settings.router_port}/_control/health"
+    """The pid of the control process answering on the settings' router address, if any does (asked
+    with this home's credentials: one of another home refuses them, which is an error here)."""
+    from mlops.services.hosting import ControlAccessDenied, ControlProcessUnavailable, HostingClient
+
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return int(json.loads(response.read())["pid"])
-    except (OSError, ValueError, KeyError, TypeError):
+        return HostingClient.for_settings(settings, timeout=2).health().pid
+    except ControlProcessUnavailable:
         return None
+    except ControlAccessDenied as e:
+        raise MlopsError(
+            f"another endpoint router (not this home's) answers on {settings.router_host}:{settings.router_port}"
+            f"; stop it or set MLOPS_ROUTER_PORT ({e})"
+        ) from None
 
 
 def router_of_this_home(settings: Settings) -> bool:

@@ -164,9 +164,16 @@ class EndpointDeploymentTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from mlops.airflow.deploy_steps import deployment_state
+        from mlops.hosting.credentials import ControlCredentials
         from mlops.services.hosting import ControlProcessUnavailable, HostingClient
+        from mlops.settings import load_settings
 
-        client = HostingClient(self.router_url, timeout=10.0)
+        try:  # the triggerer runs with the DAGs' MLOPS_HOME, whose credentials the router checks
+            credentials = ControlCredentials.for_home(load_settings().home)
+        except MlopsError as e:
+            yield _event({"endpoint": self.endpoint, "state": "Failed", "reason": str(e), "started": self.started})
+            return
+        client = HostingClient(self.router_url, credentials, timeout=10.0)
         await asyncio.sleep(self.first_check_delay)
         seen = None
         misses = 0

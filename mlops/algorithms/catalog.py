@@ -8,6 +8,8 @@ from pydantic import ValidationError as PydanticValidationError
 
 from mlops.core.algorithm import AlgorithmSpec
 from mlops.core.errors import NotFoundError, ValidationError
+from mlops.core.files import path_under
+from mlops.core.ids import check_name
 
 SPEC_FILE = "algorithm.json"
 
@@ -22,7 +24,11 @@ class AlgorithmCatalog:
         return sorted(p.parent.name for p in self.root.glob(f"*/{SPEC_FILE}"))
 
     def folder(self, name: str) -> Path:
-        folder = self.root / name
+        """The algorithm's folder. The name is checked (SageMaker's rule) and must name an entry of the
+        catalog: an AlgorithmName is what decides which ``train`` or ``serve`` runs. An entry may be a link
+        the catalog's owner placed (to an algorithm kept elsewhere); a name cannot make one."""
+        field = "AlgorithmName"
+        folder = path_under(self.root, check_name(field, name), field=field, follow_links=False)
         if not (folder / SPEC_FILE).is_file():
             known = ", ".join(self.names()) or "none"
             raise NotFoundError("algorithm", name, f"Known algorithms: {known} (under {self.root})")

@@ -8,23 +8,19 @@ Run ``mlops --help`` or ``mlops COMMAND --help``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 
 from mlops.cli.data import add_data_parser
 from mlops.cli.demo import add_demo_parser
+from mlops.cli.failures import failure_line
 from mlops.cli.hosting import add_hosting_parser
 from mlops.cli.images import add_images_parser
 from mlops.cli.monitoring import add_monitoring_parsers
 from mlops.cli.registry import add_registry_parser
-from mlops.cli.training import (
-    cmd_algorithms,
-    cmd_evaluate,
-    cmd_jobs,
-    cmd_logs,
-    cmd_sample_data,
-    cmd_train,
-)
+from mlops.cli.training import add_training_parsers
 from mlops.cli.tuning import add_tuning_parsers
 from mlops.core.errors import MlopsError
 from mlops.settings import load_settings
@@ -39,7 +35,22 @@ EPILOG = """examples:
   mlops logs JOB
   mlops evaluate JOB --test data/test.csv
   mlops algorithms describe xgboost
+
+exit status: 0 done; 1 failed (a job or a check that failed, or an unexpected error: --debug shows its
+traceback); 2 refused (bad input: the one `error:` line says what to change). Some commands say more in
+their --help (e.g. `mlops monitor run`).
 """
+DEBUG_HELP = "on an unexpected error, print its traceback (also: MLOPS_DEBUG=1)"
+
+
+def _add_debug_everywhere(parser: argparse.ArgumentParser) -> None:
+    """``--debug`` after the command too (``mlops evaluate JOB --debug``), without overriding one before it."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in set(action.choices.values()):
+                if not any("--debug" in a.option_strings for a in child._actions):
+                    child.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
+                _add_debug_everywhere(child)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,70 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=EPILOG,
     )
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    p = sub.add_parser(
-        "train",
-        help="run a training job with a built-in or your own algorithm",
-        description="Run a training job as SageMaker would: channels, string hyperparameters, "
-        "metrics from the log, model.tar.gz in the artifact store.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="example:\n  mlops train --algorithm xgboost --train data/train.csv "
-        "--validation data/validation.csv \\\n      --hp objective=binary:logistic "
-        "--hp num_round=200\n\nSee an algorithm's hyperparameters with "
-        "`mlops algorithms describe NAME`.",
-    )
-    p.add_argument("--algorithm", help="an algorithm folder under algorithms/ (see `mlops algorithms`)")
-    p.add_argument("--train", required=True, help="training data: a file, a folder, file:// or s3:// URI")
-    p.add_argument("--validation", help="validation data (metrics, early stopping)")
-    p.add_argument("--channel", action="append", default=[], metavar="NAME=PATH", help="any other channel")
-    p.add_argument("--hp", action="append", default=[], metavar="NAME=VALUE", help="a hyperparameter (repeat)")
-    p.add_argument(
-        "--content-type",
-        default="text/csv",
-        help="channel content type: text/csv (label first), text/libsvm, "
-        "application/x-recordio-protobuf (default text/csv)",
-    )
-    p.add_argument("--input-mode", choices=["File", "Pipe"], default="File", help="File (default) or Pipe")
-    p.add_argument("--runtime", default="local", help="local (a process, default) or docker")
-    p.add_argument("--image", help="with --runtime docker: any image that follows the SageMaker contract")
-    p.add_argument("--metric", action="append", default=[], metavar="NAME=REGEX",
-                   help="with --image: a metric to read from the log (the regex's first group is the value)")
-    p.add_argument("--job-name", help="default: ALGORITHM-TIMESTAMP")
-    p.add_argument("--cpus", type=float, help="CPU limit")
-    p.add_argument("--memory-mib", type=int, help="memory limit in MiB")
-    p.add_argument("--max-runtime", type=int, default=86400, help="MaxRuntimeInSeconds (default 86400)")
-    p.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="an environment variable")
-    p.add_argument("--network", action="store_true", help="allow network access (docker; default: isolated)")
-    p.add_argument("--no-wait", action="store_true", help="start the job and return")
-    p.set_defaults(func=cmd_train)
-
-    p = sub.add_parser("jobs", help="list, describe or stop training jobs")
-    p.add_argument("action", nargs="?", choices=["list", "describe", "stop"], default="list")
-    p.add_argument("job", nargs="?", help="job name (describe, stop)")
-    p.set_defaults(func=cmd_jobs)
-
-    p = sub.add_parser("logs", help="print a training job's log")
-    p.add_argument("job")
-    p.add_argument("-f", "--follow", action="store_true", help="keep printing until the job ends")
-    p.set_defaults(func=cmd_logs)
-
-    p = sub.add_parser("evaluate", help="serve a trained model and score it on a label-first CSV")
-    p.add_argument("job")
-    p.add_argument("--test", required=True, help="label-first CSV without header")
-    p.add_argument("--runtime", default="local", help="where the model server runs: local or docker")
-    p.set_defaults(func=cmd_evaluate)
-
-    p = sub.add_parser("algorithms", help="list algorithms or describe one's hyperparameters")
-    p.add_argument("action", nargs="?", choices=["list", "describe"], default="list")
-    p.add_argument("name", nargs="?")
-    p.set_defaults(func=cmd_algorithms)
-
-    p = sub.add_parser("sample-data", help="write the bundled churn dataset and its splits")
-    p.add_argument("--out", default="data")
-    p.add_argument("--rows", type=int, default=50_000)
-    p.add_argument("--seed", type=int, default=7)
-    p.set_defaults(func=cmd_sample_data)
+    add_training_parsers(sub)
     add_demo_parser(sub)
     add_tuning_parsers(sub)
     add_images_parser(sub)
@@ -120,19 +70,36 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_parser(sub)
     add_registry_parser(sub)
     add_monitoring_parsers(sub)
+    _add_debug_everywhere(parser)
     return parser
+
+
+def _debug_from_environment() -> bool:
+    return os.environ.get("MLOPS_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    debug = bool(args.debug) or _debug_from_environment()
     try:
         return int(args.func(args, load_settings()))
-    except MlopsError as e:
+    except MlopsError as e:  # refused on purpose: the message says what to change
+        if debug:
+            traceback.print_exc()
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `mlops jobs | head`: the reader left, nothing to report
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except Exception as e:
+        if debug:
+            traceback.print_exc()
+            return 1
+        print(failure_line(e), file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ import argparse
 import json
 from typing import Any
 
+from mlops.cli.arguments import add_command
+from mlops.cli.table import Column, print_table
 from mlops.core.datasets import DataFormat, DatasetSplit, DatasetVersion, DataValidationResult, ProblemType
 from mlops.settings import Settings
 
@@ -39,7 +41,16 @@ def add_data_parser(sub: Any) -> None:
     )
     actions = parser.add_subparsers(dest="data_command", required=True, metavar="ACTION")
 
-    p = actions.add_parser("ingest", help="store a CSV/Parquet file, folder or s3:// prefix as a version")
+    p = add_command(
+        actions,
+        "ingest",
+        help="store a CSV/Parquet file, folder or s3:// prefix as a version",
+        description="Store a table (CSV with a header row, or Parquet) as an immutable, content-addressed version: "
+        "its schema, label and feature encoding are recorded, and the same bytes ingested again are the same "
+        "version. `mlops data split` then writes the headerless, label-first files `mlops train` reads.",
+        examples="examples:\n  mlops data ingest churn --source data/churn.csv\n"
+        "  mlops data ingest churn --source s3://bucket/churn/ --label churn --keep-columns signup_date",
+    )
     p.add_argument("name", help="dataset name")
     p.add_argument("--source", required=True, help="a file, a folder, file:// or s3:// URI (object or prefix)")
     p.add_argument("--format", choices=["csv", "parquet"], help="default: from the file names")
@@ -55,24 +66,46 @@ def add_data_parser(sub: Any) -> None:
     )
     p.set_defaults(func=cmd_ingest)
 
-    p = actions.add_parser("list", help="list datasets")
+    p = add_command(
+        actions,
+        "list",
+        help="list datasets",
+        description="List the datasets with their number of versions and their latest version.",
+        examples="example:\n  mlops data list",
+    )
     p.set_defaults(func=cmd_list)
 
-    p = actions.add_parser("versions", help="list a dataset's versions")
+    p = add_command(
+        actions,
+        "versions",
+        help="list a dataset's versions",
+        description="List a dataset's versions: ordinal, sha256 prefix, when ingested, rows and source. Either of "
+        "the first two names a version in the other commands (--version).",
+        examples="example:\n  mlops data versions churn",
+    )
     p.add_argument("name")
     p.set_defaults(func=cmd_versions)
 
-    p = actions.add_parser("describe", help="print a version's record (schema, encoding, files) as JSON")
+    p = add_command(
+        actions,
+        "describe",
+        help="print a version's record (schema, encoding, files) as JSON",
+        description="Print a version's record as JSON: schema, label, feature encoding, files and where it came from.",
+        examples="examples:\n  mlops data describe churn\n  mlops data describe churn --version 2",
+    )
     p.add_argument("name")
     p.add_argument("--version", help=VERSION_HELP)
     p.set_defaults(func=cmd_describe)
 
-    p = actions.add_parser(
+    p = add_command(
+        actions,
         "split",
         help="split a version into train/validation/test (or folds) files for `mlops train`",
         description="Hold-out (stratified on the label for classification), K-fold (--folds) or time-ordered "
         "(--time-column; with --folds: forward chaining). Seeded and recorded: the same arguments rebuild "
-        "the same split.",
+        "the same split. Each part is written as headerless, label-first CSV (and recordio-protobuf).",
+        examples="examples:\n  mlops data split churn --train 0.8 --validation 0.1 --test 0.1 --seed 7\n"
+        "  mlops data split churn --time-column signup_date --folds 3",
     )
     p.add_argument("name")
     p.add_argument("--version", help=VERSION_HELP)
@@ -85,12 +118,25 @@ def add_data_parser(sub: Any) -> None:
     p.add_argument("--no-stratify", action="store_true", help="plain shuffling even for classification")
     p.set_defaults(func=cmd_split)
 
-    p = actions.add_parser("splits", help="list a version's splits")
+    p = add_command(
+        actions,
+        "splits",
+        help="list a version's splits",
+        description="List the splits made of a version: method, seed, ratios and each part's file.",
+        examples="example:\n  mlops data splits churn --version 3",
+    )
     p.add_argument("name")
     p.add_argument("--version", help=VERSION_HELP)
     p.set_defaults(func=cmd_splits)
 
-    p = actions.add_parser("baseline", help="suggest a great-expectations suite from a reference version")
+    p = add_command(
+        actions,
+        "baseline",
+        help="suggest a great-expectations suite from a reference version",
+        description="Suggest a great-expectations suite (columns, types, ranges, null rates, row count) from a "
+        "reference version; it is plain JSON, to edit by hand. `mlops data validate` runs it.",
+        examples="example:\n  mlops data baseline churn --version 1 --tolerance 0.2",
+    )
     p.add_argument("name")
     p.add_argument("--version", help=VERSION_HELP)
     p.add_argument("--tolerance", type=float, default=0.1, help="widen numeric ranges and null rates (default 0.1)")
@@ -98,7 +144,14 @@ def add_data_parser(sub: Any) -> None:
     p.add_argument("--force", action="store_true", help="replace an existing suite")
     p.set_defaults(func=cmd_baseline)
 
-    p = actions.add_parser("validate", help="run the suite on a version; exit 0 only when it passes")
+    p = add_command(
+        actions,
+        "validate",
+        help="run the suite on a version; exit 0 only when it passes",
+        description="Run the dataset's suite (or --suite FILE) on a version and print each failed expectation; "
+        "exit 0 when it passes, 1 when it does not.",
+        examples="examples:\n  mlops data validate churn\n  mlops data validate churn --version 3 --suite suite.json",
+    )
     p.add_argument("name")
     p.add_argument("--version", help=VERSION_HELP)
     p.add_argument("--suite", help="a suite JSON file (default: the dataset's suite.json)")
@@ -156,21 +209,33 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     if not names:
         print("no datasets yet; ingest one with `mlops data ingest NAME --source FILE`")
         return 0
-    print(f"{'DATASET':<24} {'VERSIONS':>8}  LATEST")
+    rows = []
     for name in names:
         versions = store.versions(name)
         latest = versions[-1]
-        print(f"{name:<24} {len(versions):>8}  {latest.VersionNumber} ({latest.short_version}, {latest.RowCount} rows)")
+        rows.append(
+            [name, str(len(versions)), f"{latest.VersionNumber} ({latest.short_version}, {latest.RowCount} rows)"]
+        )
+    print_table((Column("DATASET", elide="never"), Column("VERSIONS", align=">"), Column("LATEST")), rows)
     return 0
 
 
 def cmd_versions(args: argparse.Namespace, settings: Settings) -> int:
     store = _store(settings)
     store.resolve(args.name)  # a clear error for an unknown dataset
-    print(f"{'VERSION':>7}  {'SHA256':<12}  {'INGESTED (UTC)':<19}  {'ROWS':>8}  SOURCE")
-    for v in store.versions(args.name):
-        when = f"{v.CreationTime:%Y-%m-%d %H:%M:%S}"
-        print(f"{v.VersionNumber:>7}  {v.short_version:<12}  {when}  {v.RowCount:>8}  {v.Source}")
+    print_table(
+        (
+            Column("VERSION", align=">"),
+            Column("SHA256", elide="never"),
+            Column("INGESTED (UTC)"),
+            Column("ROWS", align=">"),
+            Column("SOURCE", elide="start"),
+        ),
+        [
+            [str(v.VersionNumber), v.short_version, f"{v.CreationTime:%Y-%m-%d %H:%M:%S}", str(v.RowCount), v.Source]
+            for v in store.versions(args.name)
+        ],
+    )
     return 0
 
 

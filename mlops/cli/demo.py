@@ -6,6 +6,7 @@ import argparse
 import time
 from collections.abc import Callable
 
+from mlops.cli.arguments import add_command
 from mlops.cli.training import TransitionPrinter
 from mlops.core.training import TrainingJob
 from mlops.settings import Settings
@@ -58,6 +59,13 @@ def _follow_each_job() -> Callable[[TrainingJob], None]:
 
 
 def add_demo_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("demo", help="train, serve and score every built-in algorithm on the bundled churn data")
+    p = add_command(
+        sub,
+        "demo",
+        help="train, serve and score every built-in algorithm on the bundled churn data",
+        description="Write the bundled churn data, train each built-in algorithm on the local runtime, serve each "
+        "model and score it on the test split through POST /invocations, then print a summary.",
+        examples="examples:\n  mlops demo\n  mlops demo --rows 5000      # faster",
+    )
     p.add_argument("--rows", type=int, default=50_000, help="rows of the generated churn table (default 50000)")
     p.set_defaults(func=cmd_demo)

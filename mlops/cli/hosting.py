@@ -9,15 +9,19 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mlops.cli.arguments import add_command, as_dict, key_value
+from mlops.cli.table import Column, print_table
 from mlops.core.errors import ValidationError
 from mlops.settings import Settings
 
 if TYPE_CHECKING:
-    from mlops.core.hosting import Endpoint
+    from mlops.core.hosting import Endpoint, Model
 
 EPILOG = """workflow:
   mlops router &                                  # the endpoint router and control process
-  mlops models create churn-v1 --algorithm xgboost --model-data .mlops/artifacts/JOB/output/model.tar.gz
+  mlops models create churn-v1 --job JOB                # or --model-package churn/4 (an Approved version)
+  mlops models create churn-byo --image my/model:1 --model-data s3://b/model.tar.gz \\
+      --model-sha256 "$(sha256sum model.tar.gz | cut -d' ' -f1)"   # the sha256 you vouch for
   mlops endpoint-configs create churn-cfg-1 --variant name=blue,model=churn-v1,instances=2 \\
       --capture sampling=100
   mlops endpoints create churn --config churn-cfg-1
@@ -41,19 +45,13 @@ def _print_json(record: object) -> None:
 
 def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
     from mlops.hosting.store import HostingStore
-    from mlops.services.hosting import create_model, delete_model
+    from mlops.services.hosting import delete_model
 
     store = HostingStore(settings.home)
     if args.action == "create":
-        if not args.name or not args.model_data:
-            raise ValidationError("models create", "give NAME and --model-data")
-        if bool(args.algorithm) == bool(args.image):
-            raise ValidationError("models create", "give either --algorithm or --image")
-        env = dict(item.split("=", 1) for item in args.env if "=" in item)
-        model = create_model(settings, args.name, args.model_data, args.algorithm, args.image, args.model_sha256, env)
-        sha = model.ModelDataSha256 or "none (not checked before serving)"
+        model = _create_model(args, settings)
         print(f"model {model.ModelName}: {model.PrimaryContainer.server_name} on {model.PrimaryContainer.ModelDataUrl}")
-        print(f"sha256: {sha}")
+        print(f"sha256: {model.ModelDataSha256} (checked before serving)")
         return 0
     if args.action == "describe":
         _print_json(store.model(args.name or ""))
@@ -65,9 +63,39 @@ def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
     models = store.models()
     if not models:
         print("no models yet; create one with `mlops models create --help`")
-    for m in models:
-        print(f"{m.ModelName:<32} {m.PrimaryContainer.server_name:<16} {m.PrimaryContainer.ModelDataUrl}")
+        return 0
+    print_table(
+        (Column("NAME", elide="never"), Column("SERVER"), Column("SHA256", max_width=12),
+         Column("MODEL DATA", elide="start")),
+        [(m.ModelName, m.PrimaryContainer.server_name, (m.ModelDataSha256 or "-")[:12],
+          m.PrimaryContainer.ModelDataUrl) for m in models],
+    )
     return 0
+
+
+def _create_model(args: argparse.Namespace, settings: Settings) -> Model:
+    from mlops.services.hosting import create_model, create_model_from_job
+
+    sources = [flag for flag, value in (("--model-data", args.model_data), ("--job", args.job),
+                                        ("--model-package", args.model_package)) if value]  # fmt: skip
+    if not args.name or len(sources) != 1:
+        raise ValidationError("models create", "give NAME and one of --model-data, --job or --model-package")
+    if args.algorithm and args.image:
+        raise ValidationError("models create", "give either --algorithm or --image, not both")
+    env = as_dict(args.env, "--env")
+    if args.job:
+        return create_model_from_job(settings, args.name, args.job, args.algorithm, args.image, args.model_sha256, env)
+    if args.model_package:
+        if args.algorithm or args.image:
+            raise ValidationError("models create", "--model-package names its own container: drop --algorithm/--image")
+        from mlops.services.registry import create_model_from_package, open_registry, parse_package_name
+
+        group, version = parse_package_name(args.model_package)
+        registry = open_registry(settings)
+        return create_model_from_package(settings, registry, args.name, group, version, args.model_sha256, env)
+    if not (args.algorithm or args.image):
+        raise ValidationError("models create", "with --model-data give --algorithm or --image")
+    return create_model(settings, args.name, args.model_data, args.algorithm, args.image, args.model_sha256, env)
 
 
 # --- endpoint configs ---------------------------------------------------------------------------------
@@ -116,9 +144,24 @@ def cmd_endpoint_configs(args: argparse.Namespace, settings: Settings) -> int:
         delete_endpoint_config(settings, args.name or "")
         print(f"deleted endpoint config {args.name}")
         return 0
-    for cfg in store.endpoint_configs():
-        variants = ", ".join(f"{v.VariantName}={v.ModelName}x{v.InitialInstanceCount}" for v in cfg.ProductionVariants)
-        print(f"{cfg.EndpointConfigName:<32} {variants}")
+    configs = store.endpoint_configs()
+    if not configs:
+        print("no endpoint configs yet; create one with `mlops endpoint-configs create --help`")
+        return 0
+    rows = []
+    for cfg in configs:
+        variants = ", ".join(
+            f"{v.VariantName}={v.ModelName} w{v.InitialVariantWeight:g} x{v.InitialInstanceCount}"
+            for v in cfg.ProductionVariants
+        )
+        shadows = ", ".join(
+            f"{s.VariantName}={s.ModelName} {s.SamplingPercentage:g}%" for s in cfg.ShadowProductionVariants
+        )
+        dc = cfg.DataCaptureConfig
+        sampling = f"{dc.InitialSamplingPercentage:g}%" if dc is not None else "-"
+        rows.append((cfg.EndpointConfigName, variants, shadows or "-", sampling))
+    print_table((Column("NAME", elide="never"), Column("VARIANTS (model, weight, instances)"),
+                 Column("SHADOWS"), Column("CAPTURE")), rows)
     return 0
 
 
@@ -134,6 +177,23 @@ def _progress(endpoint: Endpoint) -> None:
     )
 
 
+def _capture_statistics(endpoint: Endpoint) -> list[str]:
+    """The capture writer's counts for the endpoint (DataCaptureConfig.CaptureStatistics, ours)."""
+    s = endpoint.DataCaptureConfig.CaptureStatistics if endpoint.DataCaptureConfig else None
+    if s is None:
+        return []
+    lines = [
+        f"  records:     {s.WrittenRecords} written, {s.FailedRecords} failed, {s.DroppedRecords} dropped, "
+        f"{s.QueuedRecords} queued ({s.QueuedBytes} bytes)"
+    ]
+    if s.PendingUploads or s.FailedUploads:
+        lines.append(f"  uploads:     {s.PendingUploads} file(s) waiting in the spool, {s.FailedUploads} failed tries")
+    if s.LastError:
+        when = f"{s.LastErrorTime:%Y-%m-%d %H:%M:%S}Z " if s.LastErrorTime else ""
+        lines.append(f"  last error:  {when}{s.LastError}")
+    return lines
+
+
 def describe_text(endpoint: Endpoint) -> str:
     lines = [
         f"endpoint:      {endpoint.EndpointName} ({endpoint.EndpointArn})",
@@ -142,11 +202,12 @@ def describe_text(endpoint: Endpoint) -> str:
     ]
     if endpoint.FailureReason:
         lines.append(f"failure:       {endpoint.FailureReason}")
-    lines.append("variants:      NAME             MODEL            WEIGHT  DESIRED  INSTANCES")
+    lines.append("variants:      NAME             MODEL            WEIGHT (now/desired)  INSTANCES (now/desired)")
     for v in endpoint.ProductionVariants:
+        weight = f"{v.CurrentWeight:g} / {v.DesiredWeight:g}"
         lines.append(
-            f"               {v.VariantName:<16} {v.ModelName:<16} {v.CurrentWeight:>6g} {v.DesiredWeight:>8g}"
-            f"  {v.CurrentInstanceCount}/{v.DesiredInstanceCount}"
+            f"               {v.VariantName:<16} {v.ModelName:<16} {weight:<21} "
+            f"{v.CurrentInstanceCount} / {v.DesiredInstanceCount}"
         )
     for s in endpoint.ShadowProductionVariants:
         lines.append(
@@ -156,6 +217,7 @@ def describe_text(endpoint: Endpoint) -> str:
     if endpoint.DataCaptureConfig:
         c = endpoint.DataCaptureConfig
         lines.append(f"capture:       {c.CaptureStatus}, {c.CurrentSamplingPercentage:g}% to {c.DestinationS3Uri}")
+        lines.extend(_capture_statistics(endpoint))
     d = endpoint.Deployment
     if d is not None:
         lines.append(
@@ -265,11 +327,14 @@ def cmd_endpoints(args: argparse.Namespace, settings: Settings) -> int:
         print(f"(last recorded state: {e})", file=sys.stderr)
     if not endpoints:
         print("no endpoints yet; create one with `mlops endpoints create --help`")
-    for ep in endpoints:
-        variants = ", ".join(
-            f"{v.VariantName}:{v.CurrentWeight:g}x{v.CurrentInstanceCount}" for v in ep.ProductionVariants
-        )
-        print(f"{ep.EndpointName:<24} {ep.EndpointStatus.value:<11} {ep.EndpointConfigName:<24} {variants}")
+        return 0
+    print_table(
+        (Column("NAME", elide="never"), Column("STATUS"), Column("CONFIG"),
+         Column("VARIANTS (weight now, instances now)")),
+        [(ep.EndpointName, ep.EndpointStatus.value, ep.EndpointConfigName,
+          ", ".join(f"{v.VariantName} {v.CurrentWeight:g} x{v.CurrentInstanceCount}" for v in ep.ProductionVariants))
+         for ep in endpoints],
+    )
     return 0
 
 
@@ -345,8 +410,17 @@ def add_hosting_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore
     p.add_argument("--algorithm", help="a catalog algorithm that serves the model (see `mlops algorithms`)")
     p.add_argument("--image", help="or a container image that follows the SageMaker contract (--runtime docker)")
     p.add_argument("--model-data", help="model.tar.gz: a path, file:// or s3:// URI")
-    p.add_argument("--model-sha256", help="checked before serving; default: from the training job that made it")
-    p.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="the server's environment")
+    p.add_argument("--job", help="or the artifact of a Completed training job (its algorithm, its recorded sha256)")
+    p.add_argument(
+        "--model-package", metavar="GROUP/VERSION", help="or an Approved registry version (its lineage's sha256)"
+    )
+    p.add_argument(
+        "--model-sha256",
+        help="the sha256 you vouch for (required with --model-data unless a training job of this home made it); "
+        "checked before serving, and against the job's or the version's record when there is one",
+    )
+    p.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                   type=key_value("--env", "OMP_NUM_THREADS=1"), help="the server's environment (repeat)")
     p.set_defaults(func=cmd_models)
 
     p = sub.add_parser(
@@ -415,19 +489,33 @@ def add_hosting_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore
     p.add_argument("--no-wait", action="store_true", help="return once the control process accepted the request")
     p.set_defaults(func=cmd_endpoints)
 
-    p = sub.add_parser("invoke", help="send one request to an endpoint (as InvokeEndpoint)")
+    p = add_command(
+        sub, "invoke", "send one request to an endpoint (as InvokeEndpoint)",
+        "Send one request to an endpoint through the router, as SageMaker Runtime's InvokeEndpoint does, and print "
+        "the answer. The router must be running (`mlops router`).",
+        "examples:\n  mlops invoke churn --content-type text/csv --body \"1,0,0,42,…\"\n"
+        "  mlops invoke churn --accept application/json --body-file rows.csv --show-variant",
+    )
     p.add_argument("name")
     p.add_argument("--body", help="the request body")
     p.add_argument("--body-file", help="or a file holding it")
-    p.add_argument("--content-type", default="text/csv")
-    p.add_argument("--accept")
-    p.add_argument("--target-variant")
-    p.add_argument("--custom-attributes")
-    p.add_argument("--inference-id")
+    p.add_argument("--content-type", default="text/csv", help="the body's type (default text/csv: rows, no label)")
+    p.add_argument("--accept", metavar="TYPE",
+                   help="the answer's type (Accept header): text/csv, application/json, application/jsonlines …; "
+                   "default: the algorithm's own. `mlops algorithms describe NAME` says what each holds "
+                   "(linear-learner's text/csv is predicted_label, not the score)")
+    p.add_argument("--target-variant", help="send to this production variant (TargetVariant)")
+    p.add_argument("--custom-attributes", help="passed to the model (CustomAttributes)")
+    p.add_argument("--inference-id", help="kept with the captured record, to join ground truth later (InferenceId)")
     p.add_argument("--show-variant", action="store_true", help="print the variant that answered (stderr)")
     p.set_defaults(func=cmd_invoke)
 
-    p = sub.add_parser("router", help="run the endpoint router and control process in the foreground")
+    p = add_command(
+        sub, "router", "run the endpoint router and control process in the foreground",
+        "Run the endpoint router (InvokeEndpoint) and the control process that owns every model server, on "
+        "127.0.0.1:8085 by default. Ctrl-C stops it and every model server it started.",
+        "examples:\n  mlops router\n  mlops router --runtime docker --workers 2",
+    )
     p.add_argument("--runtime", default="local", help="where model servers run: local (processes) or docker")
     p.add_argument("--workers", type=int, default=1, help="worker processes per model-server instance")
     p.add_argument("--model-timeout", type=float, default=60.0, help="seconds a model has to answer (default 60)")

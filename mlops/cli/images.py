@@ -6,6 +6,7 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
+from mlops.cli.table import Column, print_table
 from mlops.settings import Settings
 
 
@@ -38,9 +39,10 @@ def _size(n: int) -> str:
 
 def _ago(moment: datetime) -> str:
     seconds = (datetime.now(UTC) - moment).total_seconds()
-    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= size:
-            return f"{int(seconds // size)} {unit} ago"
+            count = int(seconds // size)
+            return f"{count} {unit}{'' if count == 1 else 's'} ago"
     return "just now"
 
 
@@ -54,11 +56,17 @@ def cmd_images(args: argparse.Namespace, settings: Settings) -> int:
         if not images:
             print("no algorithm images yet; build them with `mlops images build`")
             return 0
-        print(f"{'NAME':<28} {'TAG':<20} {'DIGEST':<13} {'IMAGE ID':<13} {'SIZE':>8}  CREATED")
-        for i in images:
-            print(
-                f"{i.repository:<28} {i.tag:<20} {i.digest:<13} {i.image_id:<13} {_size(i.size):>8}  {_ago(i.created)}"
-            )
+        print_table(
+            (
+                Column("NAME", elide="never"),
+                Column("TAG", elide="never"),
+                Column("DIGEST"),
+                Column("IMAGE ID"),
+                Column("SIZE", align=">"),
+                Column("CREATED"),
+            ),
+            [[i.repository, i.tag, i.digest, i.image_id, _size(i.size), _ago(i.created)] for i in images],
+        )
         return 0
     names = list(args.names) or builder.buildable()
     if not names:

@@ -8,6 +8,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from mlops.cli.arguments import add_command, as_dict, key_value
+from mlops.cli.table import Column, print_table
 from mlops.core.errors import ValidationError
 from mlops.core.monitoring import (
     BiasConfig,
@@ -18,7 +20,6 @@ from mlops.core.monitoring import (
     Severity,
     parse_monitors,
 )
-from mlops.services import monitoring as service
 from mlops.settings import Settings
 
 EPILOG = """examples:
@@ -37,14 +38,11 @@ def _list(text: str | None) -> tuple[str, ...]:
     return tuple(x.strip() for x in text.split(",") if x.strip()) if text else ()
 
 
-def _key_values(items: list[str], what: str) -> dict[str, str]:
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key or not value:
-            raise ValidationError(what, f"{item!r}: use NAME=VALUE")
-        out[key.strip()] = value.strip()
-    return out
+def _service() -> Any:
+    """The monitoring use cases, imported when a command runs (they load pandas: seconds, not at `mlops --help`)."""
+    from mlops.services import monitoring
+
+    return monitoring
 
 
 def add_monitoring_parsers(sub: Any) -> None:
@@ -59,7 +57,15 @@ def add_monitoring_parsers(sub: Any) -> None:
     )
     actions = parser.add_subparsers(dest="monitor_command", required=True, metavar="ACTION")
 
-    p = actions.add_parser("baseline", help="statistics and suggested constraints from training data")
+    p = add_command(
+        actions, "baseline", "statistics and suggested constraints from training data",
+        "Make a baseline: Model Monitor's statistics and suggested constraints from a dataset version (or a "
+        "file), and with --model the model-quality, bias and attribution baselines, scored on the rows the "
+        "model never saw (the held-out split of its training job).",
+        "examples:\n"
+        "  mlops monitor baseline churn --model TRAINING_JOB\n"
+        "  mlops monitor baseline data/churn.csv --name churn --model model.tar.gz",
+    )
     p.add_argument("dataset", help="a dataset of the store (mlops data) or a CSV/Parquet file")
     p.add_argument("--version", help="the dataset version (ordinal, hash prefix or latest)")
     p.add_argument("--name", help="the baseline's name (default: the dataset's)")
@@ -75,7 +81,15 @@ def add_monitoring_parsers(sub: Any) -> None:
     p.add_argument("--force", action="store_true", help="replace an existing baseline of the same name")
     p.set_defaults(func=cmd_baseline)
 
-    p = actions.add_parser("schedule", help="write a monitoring schedule for an endpoint")
+    p = add_command(
+        actions, "schedule", "write a monitoring schedule for an endpoint",
+        "Write a monitoring schedule (a YAML file under HOME/monitoring/schedules): which monitors judge the "
+        "endpoint's captured traffic, how often, who is alerted (targets of HOME/alerting.yaml) and which "
+        "violations ask for retraining.",
+        "examples:\n"
+        "  mlops monitor schedule churn --every 1h --monitors data-quality,data-drift\n"
+        "  mlops monitor schedule churn --facet gender --label churn --alert oncall --retrain data-drift",
+    )
     p.add_argument("endpoint")
     p.add_argument("--every", default="1h", help="30m, 1h, 1d … (default 1h)")
     p.add_argument("--monitors", default="all", help="comma-separated: " + ",".join(m.value for m in MonitoringType))
@@ -94,39 +108,56 @@ def add_monitoring_parsers(sub: Any) -> None:
     p.add_argument("--retrain", default="", help="monitors whose violations ask for retraining (comma-separated)")
     p.add_argument("--cooldown", default="24h", help="no second retraining within this (default 24h)")
     p.add_argument(
-        "--severity", action="append", default=[], metavar="MONITOR=SEVERITY", help="critical|error|warning|info"
+        "--severity", action="append", default=[], metavar="MONITOR=SEVERITY", help="critical|error|warning|info",
+        type=key_value("--severity", "data-drift=warning", "MONITOR=SEVERITY"),
     )
     p.add_argument(
-        "--drift-method", action="append", default=[], metavar="COLUMN=METHOD", help="evidently's test for a column"
+        "--drift-method", action="append", default=[], metavar="COLUMN=METHOD", help="evidently's test for a column",
+        type=key_value("--drift-method", "age=psi", "COLUMN=METHOD"),
     )
     p.add_argument("--capture", help="the capture destination (default: the endpoint config's)")
     p.add_argument("--model", help="the model to explain (default: the endpoint's)")
     p.add_argument("--offset", help="monitor windows this far in the past (labels arrive late), e.g. 1d")
     p.set_defaults(func=cmd_schedule)
 
-    p = actions.add_parser("schedules", help="list monitoring schedules")
+    p = add_command(
+        actions, "schedules", "list monitoring schedules",
+        "List the monitoring schedules of this home: each one's endpoint, how often it runs and its monitors.",
+        "example:\n  mlops monitor schedules",
+    )
     p.set_defaults(func=cmd_schedules)
 
-    p = actions.add_parser("run", help="run a schedule's monitors over one window now")
+    p = add_command(
+        actions, "run", "run a schedule's monitors over one window now",
+        "Run a schedule's monitors now over the captured traffic of one window (default: the last hour), "
+        "write the run record, violations.json and one HTML report, and alert. Exit 0 clean, 1 violations, 3 "
+        "the run failed.",
+        "examples:\n  mlops monitor run churn --window 1h\n  mlops monitor run churn --window 1d --no-alerts --json",
+    )
     p.add_argument("schedule", help="a schedule or its endpoint")
     p.add_argument("--window", default="1h", help="the window's length, ending now (default 1h)")
     p.add_argument("--end", help="the window's end (ISO 8601, default now)")
-    p.add_argument("--no-report", action="store_true", help="skip evidently's HTML report")
+    p.add_argument("--no-report", action="store_true", help="skip the HTML report")
     p.add_argument("--no-alerts", action="store_true", help="do not alert")
     p.add_argument("--json", action="store_true", help="print the run record as JSON")
     p.set_defaults(func=cmd_run)
 
-    p = actions.add_parser("runs", help="list an endpoint's monitoring runs")
+    p = add_command(
+        actions, "runs", "list an endpoint's monitoring runs",
+        "List an endpoint's monitoring runs, newest last, with their status and how many violations each found.",
+        "example:\n  mlops monitor runs churn",
+    )
     p.add_argument("endpoint")
     p.set_defaults(func=cmd_runs)
 
     gt = sub.add_parser("ground-truth", help="upload labels for captured inferences")
     gt_actions = gt.add_subparsers(dest="ground_truth_command", required=True, metavar="ACTION")
-    p = gt_actions.add_parser(
-        "upload",
-        help="labels joined to captured inferences by inference id",
-        description='JSON lines: {"inferenceId": "…", "groundTruthLabel": 1} or Model Monitor\'s '
+    p = add_command(
+        gt_actions, "upload", "labels joined to captured inferences by inference id",
+        'Upload ground-truth labels for captured inferences, joined by inference id. JSON lines: '
+        '{"inferenceId": "…", "groundTruthLabel": 1} or Model Monitor\'s '
         '{"groundTruthData": {"data": "1", "encoding": "CSV"}, "eventMetadata": {"eventId": "…"}, "eventVersion": "0"}',
+        "example:\n  mlops ground-truth upload churn labels.jsonl",
     )
     p.add_argument("endpoint")
     p.add_argument("file")
@@ -140,9 +171,9 @@ def cmd_baseline(args: argparse.Namespace, settings: Settings) -> int:
         if args.facet
         else None
     )
-    baseline = service.create_baseline(
+    baseline = _service().create_baseline(
         settings,
-        service.BaselineRequest(
+        _service().BaselineRequest(
             dataset=args.dataset,
             version=args.version,
             name=args.name,
@@ -165,6 +196,14 @@ def cmd_baseline(args: argparse.Namespace, settings: Settings) -> int:
         parts.append(f"attribution.json ({m.AttributionMethod})")
     parts += [f"bias/{facet}.json" for facet in baseline.bias]
     print(f"  {baseline.folder}: {', '.join(parts)}")
+    if m.Rows is not None:
+        held_out = m.Rows.HeldOut or not (m.ModelDataUrl or m.HasPredictions)
+        print(
+            f"  {'rows' if held_out else 'warning: rows'}: {m.Rows.Description}",
+            file=sys.stdout if held_out else sys.stderr,
+        )
+    for note in m.Notes:
+        print(f"  note: {note}", file=sys.stderr)
     if not m.HasPredictions:
         print("  no model: the model-quality, bias (post-training) and attribution monitors need --model")
     return 0
@@ -172,14 +211,14 @@ def cmd_baseline(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_schedule(args: argparse.Namespace, settings: Settings) -> int:
     severities = {}
-    for key, value in _key_values(args.severity, "--severity").items():
+    for key, value in as_dict(args.severity, "--severity").items():
         try:
             severities[parse_monitors(key)[0]] = Severity(value)
         except ValueError:
             raise ValidationError("--severity", f"{value!r}: use critical, error, warning or info") from None
-    schedule, path = service.create_schedule(
+    schedule, path = _service().create_schedule(
         settings,
-        service.ScheduleRequest(
+        _service().ScheduleRequest(
             endpoint=args.endpoint,
             every=args.every,
             monitors=parse_monitors(args.monitors),
@@ -199,7 +238,7 @@ def cmd_schedule(args: argparse.Namespace, settings: Settings) -> int:
             capture=args.capture,
             model=args.model,
             offset=args.offset,
-            drift_methods=_key_values(args.drift_method, "--drift-method"),
+            drift_methods=as_dict(args.drift_method, "--drift-method"),
         ),
     )
     monitors = ", ".join(m.MonitoringType.value + (" (retrain)" if m.Retrain else "") for m in schedule.Monitors)
@@ -209,12 +248,15 @@ def cmd_schedule(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_schedules(args: argparse.Namespace, settings: Settings) -> int:
-    schedules = service.list_schedules(settings)
+    schedules = _service().list_schedules(settings)
     if not schedules:
         print("no monitoring schedules; create one with `mlops monitor schedule ENDPOINT`")
-    for s in schedules:
-        kinds = ",".join(m.MonitoringType.value for m in s.Monitors)
-        print(f"{s.MonitoringScheduleName:30} {s.EndpointName:24} {s.ScheduleConfig.ScheduleExpression:18} {kinds}")
+        return 0
+    print_table(
+        (Column("NAME", elide="never"), Column("ENDPOINT"), Column("EVERY"), Column("MONITORS")),
+        [(s.MonitoringScheduleName, s.EndpointName, s.ScheduleConfig.ScheduleExpression,
+          ",".join(m.MonitoringType.value for m in s.Monitors)) for s in schedules],
+    )
     return 0
 
 
@@ -233,9 +275,13 @@ def print_run(run: MonitoringRun) -> None:
         extra = f" ({result.FailureReason})" if result.FailureReason else ""
         print(f"  {result.MonitoringType.value:14} {result.MonitoringExecutionStatus.value}{extra}")
         for v in result.Violations:
-            print(f"    - {v.constraint_check_type}: {v.description}")
+            print(f"    - {v.constraint_check_type} {v.subject}: {v.description}")
     if run.Retrain is not None:
-        print(f"  retrain: {'yes' if run.Retrain.Retrain else 'no'} - {run.Retrain.Reason}")
+        if run.Retrain.Retrain:
+            print(f"  retrain: requested, not started - recorded in {run.Retrain.RequestUri}; the monitoring DAG "
+                  f"starts the training pipeline on it - {run.Retrain.Reason}")  # fmt: skip
+        else:
+            print(f"  retrain: no - {run.Retrain.Reason}")
     for a in run.Alerts:
         state = "delivered" if a.Delivered else f"NOT delivered ({a.Error}; kept in the outbox)"
         print(f"  alert {a.EventAction} {a.DedupKey} -> {a.Target}/{a.Channel}: {state}")
@@ -254,15 +300,15 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             raise ValidationError("--end", f"{args.end!r} is not an ISO 8601 time") from None
         if end.tzinfo is None:
             raise ValidationError("--end", "give a time zone, e.g. 2026-11-22T03:00:00+00:00")
-    run = service.run_now(
+    run = _service().run_now(
         settings,
         args.schedule,
         args.window,
         end,
-        service.RunRequest(html=not args.no_report, alerts=not args.no_alerts),
+        _service().RunRequest(html=not args.no_report, alerts=not args.no_alerts),
     )
     if args.json:
-        print(service.describe_json(run))
+        print(_service().describe_json(run))
     else:
         print_run(run)
     status = run.MonitoringExecutionStatus
@@ -272,16 +318,20 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_runs(args: argparse.Namespace, settings: Settings) -> int:
-    runs = service.list_runs(settings, args.endpoint)
+    runs = _service().list_runs(settings, args.endpoint)
     if not runs:
         print(f"no monitoring runs for {args.endpoint}")
-    for run in runs:
-        print(f"{run.MonitoringRunName:60} {run.MonitoringExecutionStatus.value:24} {len(run.violations)} violation(s)")
+        return 0
+    print_table(
+        (Column("RUN", elide="never"), Column("STATUS"), Column("VIOLATIONS", align=">"), Column("WINDOW")),
+        [(run.MonitoringRunName, run.MonitoringExecutionStatus.value, str(len(run.violations)),
+          f"{run.WindowStart:%Y-%m-%d %H:%M} - {run.WindowEnd:%H:%M}") for run in runs],
+    )
     return 0
 
 
 def cmd_ground_truth_upload(args: argparse.Namespace, settings: Settings) -> int:
-    result = service.upload_ground_truth(settings, args.endpoint, Path(args.file), args.keep_unknown)
+    result = _service().upload_ground_truth(settings, args.endpoint, Path(args.file), args.keep_unknown)
     parsed = result.parsed
     print(f"stored {result.stored} labels for {args.endpoint} in {result.uri}")
     if parsed.malformed:

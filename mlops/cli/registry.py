@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from mlops.cli.arguments import add_command
+from mlops.cli.table import Column, print_table
 from mlops.core.registry import ModelApprovalStatus, ModelPackage
 from mlops.settings import Settings
 
@@ -33,7 +35,15 @@ def add_registry_parser(sub: Any) -> None:
     )
     actions = parser.add_subparsers(dest="registry_command", required=True, metavar="ACTION")
 
-    p = actions.add_parser("register", help="register a Completed training job as a new version")
+    p = add_command(
+        actions,
+        "register",
+        help="register a Completed training job as a new version",
+        description="Register a Completed training job's model as a new version of a model package group, "
+        "PendingManualApproval, with its lineage (dataset version, split, job, tracking run) and metrics.",
+        examples="examples:\n  mlops registry register churn --job JOB\n"
+        "  mlops registry register churn --job JOB --evaluate",
+    )
     p.add_argument("group", help="model package group name")
     p.add_argument("--job", required=True, help="training job name")
     p.add_argument("--description", default="")
@@ -47,32 +57,65 @@ def add_registry_parser(sub: Any) -> None:
     p.set_defaults(func=cmd_register)
 
     for action, verb in (("approve", "Approved"), ("reject", "Rejected")):
-        p = actions.add_parser(action, help=f"mark a version {verb} (with who, when and a comment)")
+        p = add_command(
+            actions,
+            action,
+            help=f"mark a version {verb} (with who, when and a comment)",
+            description=f"Set a version's ModelApprovalStatus to {verb}, recording who, when and why. "
+            + ("Only Approved versions can be deployed or aliased." if verb == "Approved" else ""),
+            examples=f'example:\n  mlops registry {action} churn --version 4 --comment "…"',
+        )
         p.add_argument("group")
         p.add_argument("--version", type=int, required=True, help="the ModelPackageVersion")
         p.add_argument("--comment", default="", help="ApprovalDescription")
         p.add_argument("--approver", help="who (default: MLOPS_USER or the login name)")
         p.set_defaults(func=cmd_approve if action == "approve" else cmd_reject)
 
-    p = actions.add_parser("alias", help="point an alias (staging, prod …) at an Approved version")
+    p = add_command(
+        actions,
+        "alias",
+        help="point an alias (staging, prod …) at an Approved version",
+        description="Point an alias (staging, prod …) at an Approved version, or remove it with --delete.",
+        examples="examples:\n  mlops registry alias churn prod --version 4\n  mlops registry alias churn prod --delete",
+    )
     p.add_argument("group")
     p.add_argument("alias")
     p.add_argument("--version", type=int, help="the version (omit with --delete)")
     p.add_argument("--delete", action="store_true", help="remove the alias")
     p.set_defaults(func=cmd_alias)
 
-    p = actions.add_parser("list", help="list groups, or a group's versions")
+    p = add_command(
+        actions,
+        "list",
+        help="list groups, or a group's versions",
+        description="List the model package groups, or one group's versions with status, aliases, job and metrics.",
+        examples="examples:\n  mlops registry list\n  mlops registry list churn --status Approved",
+    )
     p.add_argument("group", nargs="?")
     p.add_argument("--status", choices=[s.value for s in ModelApprovalStatus], help="only versions with this status")
     p.set_defaults(func=cmd_list)
 
-    p = actions.add_parser("describe", help="print a version (DescribeModelPackage) as JSON")
+    p = add_command(
+        actions,
+        "describe",
+        help="print a version (DescribeModelPackage) as JSON",
+        description="Print a version as DescribeModelPackage JSON: approval, lineage, metrics, containers.",
+        examples="examples:\n  mlops registry describe churn --version 4\n  mlops registry describe churn --alias prod",
+    )
     p.add_argument("group")
     p.add_argument("--version", type=int, help="the version (default: the one --alias names, else the latest)")
     p.add_argument("--alias", help="the version an alias points at")
     p.set_defaults(func=cmd_describe)
 
-    p = actions.add_parser("evaluate", help="score a version on its test split; store ModelMetrics and a plot")
+    p = add_command(
+        actions,
+        "evaluate",
+        help="score a version on its test split; store ModelMetrics and a plot",
+        description="Serve a version's model, score it on the test part of the split it was trained on (or a "
+        "headerless, label-first --test CSV) and store the metrics, confusion matrix and ROC plot with it.",
+        examples="examples:\n  mlops registry evaluate churn --version 4\n"
+        "  mlops registry evaluate churn --version 4 --test data/test.csv",
+    )
     p.add_argument("group")
     p.add_argument("--version", type=int, required=True)
     p.add_argument("--test", help="label-first CSV (default: the test part of the split it was trained on)")
@@ -193,21 +236,50 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
         groups = registry.list_model_package_groups()
         if not groups:
             print("no model package groups yet; register a job with `mlops registry register NAME --job JOB`")
-        for g in groups:
-            aliases = ", ".join(f"{a}={v}" for a, v in sorted(g.Aliases.items()))
-            print(f"{g.ModelPackageGroupName:<32} {g.CreationTime:%Y-%m-%d %H:%M}  {aliases}")
+            return 0
+        print_table(
+            (Column("GROUP", elide="never"), Column("CREATED (UTC)"), Column("ALIASES")),
+            [
+                [
+                    g.ModelPackageGroupName,
+                    f"{g.CreationTime:%Y-%m-%d %H:%M}",
+                    ", ".join(f"{a}={v}" for a, v in sorted(g.Aliases.items())) or "-",
+                ]
+                for g in groups
+            ],
+        )
         return 0
     status = ModelApprovalStatus(args.status) if args.status else None
     packages = registry.list_model_packages(args.group, status)
-    print(f"{'VERSION':>7}  {'STATUS':<21}  {'CREATED (UTC)':<16}  {'ALIASES':<14}  {'JOB':<40}  METRICS")
-    for p in packages:
-        metrics = p.ModelMetrics.Metrics if p.ModelMetrics else {}
-        shown = " ".join(f"{k}={v:.3f}" for k, v in list(metrics.items())[:3])
-        print(
-            f"{p.ModelPackageVersion:>7}  {p.ModelApprovalStatus.value:<21}  {p.CreationTime:%Y-%m-%d %H:%M}  "
-            f"{','.join(p.Aliases) or '-':<14}  {p.Lineage.TrainingJobName or '-':<40}  {shown}"
-        )
+    if not packages:
+        which = f" {status.value}" if status else ""
+        print(f"no{which} versions of {args.group}; register one with `mlops registry register {args.group} --job JOB`")
+        return 0
+    print_table(PACKAGE_COLUMNS, [package_row(p) for p in packages])
     return 0
+
+
+PACKAGE_COLUMNS = (
+    Column("VERSION", align=">"),
+    Column("STATUS"),
+    Column("CREATED (UTC)"),
+    Column("ALIASES", max_width=20),
+    Column("JOB", elide="never"),
+    Column("METRICS"),
+)
+
+
+def package_row(p: ModelPackage) -> list[str]:
+    metrics = p.ModelMetrics.Metrics if p.ModelMetrics else {}
+    shown = " ".join(f"{k}={v:.3f}" for k, v in list(metrics.items())[:3]) + (" …" if len(metrics) > 3 else "")
+    return [
+        str(p.ModelPackageVersion),
+        p.ModelApprovalStatus.value,
+        f"{p.CreationTime:%Y-%m-%d %H:%M}",
+        ",".join(p.Aliases) or "-",
+        p.Lineage.TrainingJobName or "-",
+        shown or "-",
+    ]
 
 
 def cmd_describe(args: argparse.Namespace, settings: Settings) -> int:

@@ -5,23 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 import time
-from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from mlops.cli.arguments import add_command, as_dict, key_value
+from mlops.cli.table import Column, print_table, table_width
+from mlops.core.algorithm import AlgorithmSpec
 from mlops.core.errors import ValidationError
 from mlops.core.training import ResourceConfig, TrainingInputMode, TrainingJob
 from mlops.settings import Settings
 
-
-def _key_values(items: Sequence[str], what: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValidationError(what, f"{item!r} is not KEY=VALUE")
-        out[key.strip()] = value.strip()
-    return out
+SHOWN_METRICS = 3  # in `mlops jobs`; `mlops jobs describe` has them all
 
 
 def _fmt_time(job: TrainingJob) -> str:
@@ -41,9 +37,17 @@ class TransitionPrinter:
         self.printed = len(job.SecondaryStatusTransitions)
 
 
-def _metrics_text(job: TrainingJob, only_validation: bool = False) -> str:
-    items = [(k, v) for k, v in job.final_metrics.items() if not only_validation or not k.startswith("train:")]
-    return " ".join(f"{k}={v:.6g}" for k, v in items)
+def _metrics_text(job: TrainingJob) -> str:
+    return " ".join(f"{k}={v:.6g}" for k, v in job.final_metrics.items())
+
+
+def short_metrics(job: TrainingJob, limit: int = SHOWN_METRICS) -> tuple[str, bool]:
+    """The first few metrics a job was judged on (validation ones, else whatever it emitted) and
+    whether some were left out."""
+    metrics = job.final_metrics
+    items = [(k, v) for k, v in metrics.items() if k.startswith("validation:")] or list(metrics.items())
+    text = " ".join(f"{k}={v:.4g}" for k, v in items[:limit])
+    return (text + " …", True) if len(items) > limit else (text, False)
 
 
 def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
@@ -54,20 +58,23 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     channels = {"train": args.train}
     if args.validation:
         channels["validation"] = args.validation
-    channels.update(_key_values(args.channel, "--channel"))
+    for name, location in as_dict(args.channel, "--channel").items():
+        if name in channels:
+            raise ValidationError(f"--channel {name}", f"the {name} channel is given by --{name} already")
+        channels[name] = location
     inp = TrainingInput(
         algorithm=args.algorithm,
         channels=channels,
-        hyperparameters=_key_values(args.hp, "--hp"),
+        hyperparameters=as_dict(args.hp, "--hp"),
         content_type=args.content_type,
         input_mode=TrainingInputMode(args.input_mode),
         job_name=args.job_name,
         image=args.image,
         resources=ResourceConfig(Cpus=args.cpus, MemoryMiB=args.memory_mib),
         max_runtime_seconds=args.max_runtime,
-        environment=_key_values(args.env, "--env"),
+        environment=as_dict(args.env, "--env"),
         network_isolation=not args.network,
-        metric_definitions=_key_values(args.metric, "--metric"),
+        metric_definitions=as_dict(args.metric, "--metric"),
     )
     runtime = training_runtime(settings, args.runtime)
     job = start_training(runtime, AlgorithmCatalog(settings.algorithms_dir), inp, settings.artifacts)
@@ -86,7 +93,9 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
         from mlops.services.tracking import open_tracker, track_training_job
 
         run_id = track_training_job(
-            open_tracker(settings), job, history=runtime.metric_history(job.TrainingJobName),
+            open_tracker(settings),
+            job,
+            history=runtime.metric_history(job.TrainingJobName),
             datasets=dataset_store(settings),
         )
         print(f"tracked as MLflow run {run_id} ({settings.mlflow_uri})")
@@ -130,19 +139,47 @@ def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
     if not jobs:
         print("no training jobs yet; start one with `mlops train --help`")
         return 0
-    print(f"{'NAME':<48} {'STATUS':<10} {'RUNTIME':<7} {'DURATION':>8}  METRICS")
+    print_jobs(jobs)
+    return 0
+
+
+JOB_COLUMNS = (
+    Column("NAME", elide="never"),
+    Column("STATUS"),
+    Column("RUNTIME"),
+    Column("DURATION", align=">"),
+    Column("METRICS"),
+)
+
+
+def job_rows(jobs: list[TrainingJob]) -> tuple[list[list[str]], bool]:
+    rows, elided = [], False
     for job in jobs:
         duration = job.duration_seconds
-        took = f"{duration:.1f}s" if duration is not None else "-"
-        print(
-            f"{job.TrainingJobName:<48} {job.TrainingJobStatus.value:<10} {job.RuntimeName:<7} {took:>8}  "
-            f"{_metrics_text(job, only_validation=True)}"
+        metrics, more = short_metrics(job)
+        elided = elided or more
+        rows.append(
+            [
+                job.TrainingJobName,
+                job.TrainingJobStatus.value,
+                job.RuntimeName,
+                f"{duration:.1f}s" if duration is not None else "-",
+                metrics or "-",
+            ]
         )
-    return 0
+    return rows, elided
+
+
+def print_jobs(jobs: list[TrainingJob]) -> None:
+    rows, elided = job_rows(jobs)
+    print_table(JOB_COLUMNS, rows)
+    if elided:
+        print("(… more metrics: `mlops jobs describe NAME` has them all)")
 
 
 def cmd_logs(args: argparse.Namespace, settings: Settings) -> int:
     runtime = _runtime(settings)
+    runtime.describe_training_job(args.job)  # an unknown job is an error, not an empty log
     path = runtime.log_path(args.job)
     position = 0
     while True:
@@ -175,30 +212,73 @@ def cmd_algorithms(args: argparse.Namespace, settings: Settings) -> int:
 
     catalog = AlgorithmCatalog(settings.algorithms_dir)
     if args.action == "describe":
-        spec = catalog.get(args.name)
-        print(f"{spec.AlgorithmName} {spec.AlgorithmVersion}: {spec.AlgorithmDescription}\n")
-        print("hyperparameters:")
-        for hp in spec.TrainingSpecification.SupportedHyperParameters:
-            flags = " (required)" if hp.IsRequired else f" (default {hp.DefaultValue})" if hp.DefaultValue else ""
-            print(f"  {hp.Name:<38} {hp.describe_range()}{flags}")
-        print("\nchannels:")
-        for c in spec.TrainingSpecification.TrainingChannels:
-            print(
-                f"  {c.Name:<12} {'required' if c.IsRequired else 'optional':<9} {', '.join(c.SupportedContentTypes)}"
-            )
-        print(
-            "\ntuning objectives: "
-            + ", ".join(
-                f"{o.MetricName} ({o.Type.value})"
-                for o in spec.TrainingSpecification.SupportedTuningJobObjectiveMetrics
-            )
-        )
-        print("inference content types: " + ", ".join(spec.InferenceSpecification.SupportedContentTypes))
+        if not args.name:
+            raise ValidationError("NAME", f"name the algorithm to describe: one of {', '.join(catalog.names())}")
+        print_algorithm(catalog.get(args.name))
         return 0
-    for name in catalog.names():
-        spec = catalog.get(name)
-        print(f"{name:<18} {spec.AlgorithmVersion:<6} {spec.AlgorithmDescription}")
+    names = catalog.names()
+    if not names:
+        print(f"no algorithms under {settings.algorithms_dir}")
+        return 0
+    specs = [catalog.get(name) for name in names]
+    print_table(
+        (Column("NAME", elide="never"), Column("VERSION"), Column("DESCRIPTION")),
+        [[s.AlgorithmName, s.AlgorithmVersion, s.AlgorithmDescription] for s in specs],
+    )
+    print("(hyperparameters, channels and answers: `mlops algorithms describe NAME`)")
     return 0
+
+
+def print_algorithm(spec: AlgorithmSpec) -> None:
+    print(f"{spec.AlgorithmName} {spec.AlgorithmVersion}: {spec.AlgorithmDescription}\n")
+    print("hyperparameters:")
+    for hp in spec.TrainingSpecification.SupportedHyperParameters:
+        flags = " (required)" if hp.IsRequired else f" (default {hp.DefaultValue})" if hp.DefaultValue else ""
+        print(f"  {hp.Name:<38} {hp.describe_range()}{flags}")
+    print("\nchannels (text/csv: no header, label first; make such files with `mlops data split`):")
+    for c in spec.TrainingSpecification.TrainingChannels:
+        print(f"  {c.Name:<12} {'required' if c.IsRequired else 'optional':<9} {', '.join(c.SupportedContentTypes)}")
+    objectives = [
+        f"{o.MetricName} ({o.Type.value})" for o in spec.TrainingSpecification.SupportedTuningJobObjectiveMetrics
+    ]
+    print("\n" + "\n".join(_wrap_items("tuning objectives: ", objectives, table_width())))
+    inference = spec.InferenceSpecification
+    print("inference content types: " + ", ".join(inference.SupportedContentTypes))
+    if inference.ModelArtifactFiles:
+        print("its model.tar.gz holds: " + ", ".join(inference.ModelArtifactFiles))
+    print_answers(spec)
+
+
+def _wrap_items(prefix: str, items: list[str], width: int) -> list[str]:
+    """``prefix`` and the items comma-separated, wrapped between items (never inside one)."""
+    lines, line = [], prefix
+    for i, item in enumerate(items):
+        text = item + ("," if i < len(items) - 1 else "")
+        if line.strip() and len(line) + len(text) > width:
+            lines.append(line.rstrip())
+            line = "  "
+        line += text + " "
+    return [*lines, line.rstrip()]
+
+
+def print_answers(spec: AlgorithmSpec) -> None:
+    """What POST /invocations answers for each Accept type, from the algorithm's own algorithm.json."""
+    inference = spec.InferenceSpecification
+    default = inference.DefaultResponseMIMEType or "the request's content type"
+    print(f"\nanswers (choose with the Accept header, e.g. `mlops invoke --accept TYPE`; without one: {default}):")
+    if not inference.ResponseFormats:
+        print("  " + ", ".join(inference.SupportedResponseMIMETypes) + " (not described in algorithm.json)")
+        return
+    width = max(len(f.MIMEType) for f in inference.ResponseFormats) + 2
+    wrap = max(table_width() - width - 4, 40)
+    for f in inference.ResponseFormats:
+        lines = textwrap.wrap(f.Answer, wrap) or [""]
+        print(f"  {f.MIMEType:<{width}}{lines[0]}")
+        for line in lines[1:]:
+            print(f"  {'':<{width}}{line}")
+        if f.Example is not None:  # newlines shown as \\n: the answer's exact text
+            example = f.Example.replace("\n", "\\n")
+            print(f"    e.g. {example}")
 
 
 def cmd_sample_data(args: argparse.Namespace, settings: Settings) -> int:
@@ -210,3 +290,134 @@ def cmd_sample_data(args: argparse.Namespace, settings: Settings) -> int:
         f"{files.validation.name}, {files.test.name} in {files.table.parent}"
     )
     return 0
+
+
+def add_training_parsers(sub: Any) -> None:
+    p = add_command(
+        sub,
+        "train",
+        help="run a training job with a built-in or your own algorithm",
+        description="Run a training job as SageMaker would: channels, string hyperparameters, metrics from the "
+        "log, model.tar.gz in the artifact store. CSV channels are headerless with the label first (make them "
+        "with `mlops data ingest` and `mlops data split`, or `mlops sample-data`).",
+        examples="example:\n  mlops train --algorithm xgboost --train data/train.csv "
+        "--validation data/validation.csv \\\n      --hp objective=binary:logistic "
+        "--hp num_round=200\n\nSee an algorithm's hyperparameters with "
+        "`mlops algorithms describe NAME`.",
+    )
+    p.add_argument("--algorithm", help="an algorithm folder under algorithms/ (see `mlops algorithms`)")
+    p.add_argument("--train", required=True, help="training data: a file, a folder, file:// or s3:// URI")
+    p.add_argument("--validation", help="validation data (metrics, early stopping)")
+    p.add_argument(
+        "--channel",
+        action="append",
+        default=[],
+        type=key_value("--channel", "test=data/test.csv"),
+        metavar="NAME=PATH",
+        help="any other channel (repeat)",
+    )
+    p.add_argument(
+        "--hp",
+        action="append",
+        default=[],
+        type=key_value("--hp", "num_round=10"),
+        metavar="NAME=VALUE",
+        help="a hyperparameter (repeat)",
+    )
+    p.add_argument(
+        "--content-type",
+        default="text/csv",
+        help="channel content type: text/csv (no header, label first), text/libsvm, "
+        "application/x-recordio-protobuf (default text/csv)",
+    )
+    p.add_argument("--input-mode", choices=["File", "Pipe"], default="File", help="File (default) or Pipe")
+    p.add_argument("--runtime", default="local", help="local (a process, default) or docker")
+    p.add_argument("--image", help="with --runtime docker: any image that follows the SageMaker contract")
+    p.add_argument(
+        "--metric",
+        action="append",
+        default=[],
+        type=key_value("--metric", "'validation:rmse=rmse: ([0-9.]+)'"),
+        metavar="NAME=REGEX",
+        help="with --image: a metric to read from the log (the regex's first group is the value)",
+    )
+    p.add_argument("--job-name", help="default: ALGORITHM-TIMESTAMP")
+    p.add_argument("--cpus", type=float, help="CPU limit")
+    p.add_argument("--memory-mib", type=int, help="memory limit in MiB")
+    p.add_argument("--max-runtime", type=int, default=86400, help="MaxRuntimeInSeconds (default 86400)")
+    p.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        type=key_value("--env", "OMP_NUM_THREADS=1"),
+        metavar="NAME=VALUE",
+        help="an environment variable (repeat)",
+    )
+    p.add_argument("--network", action="store_true", help="allow network access (docker; default: isolated)")
+    p.add_argument("--no-wait", action="store_true", help="start the job and return")
+    p.set_defaults(func=cmd_train)
+
+    p = add_command(
+        sub,
+        "jobs",
+        help="list, describe or stop training jobs",
+        description="List training jobs (name, status, runtime, duration and their first validation metrics), "
+        "print one job's DescribeTrainingJob record as JSON (every metric, hyperparameter and status "
+        "transition), or stop a running job.",
+        examples="examples:\n  mlops jobs\n  mlops jobs describe JOB\n  mlops jobs stop JOB",
+    )
+    p.add_argument("action", nargs="?", choices=["list", "describe", "stop"], default="list")
+    p.add_argument("job", nargs="?", help="job name (describe, stop)")
+    p.set_defaults(func=cmd_jobs)
+
+    p = add_command(
+        sub,
+        "logs",
+        help="print a training job's log",
+        description="Print what a training job's algorithm wrote (its #metric lines included); with --follow, keep "
+        "printing until the job ends.",
+        examples="examples:\n  mlops logs JOB\n  mlops logs JOB --follow",
+    )
+    p.add_argument("job", help="job name (see `mlops jobs`)")
+    p.add_argument("-f", "--follow", action="store_true", help="keep printing until the job ends")
+    p.set_defaults(func=cmd_logs)
+
+    p = add_command(
+        sub,
+        "evaluate",
+        help="serve a trained model and score it on a label-first CSV",
+        description="Start the job's model server, send the test rows through POST /invocations and print "
+        "the metrics (AUC, accuracy … or RMSE, MAE, R²). The CSV is headerless with the label first, like "
+        "the training channels: the test part of `mlops data split`, or data/test.csv of `mlops sample-data`.",
+        examples="example:\n  mlops evaluate JOB --test data/test.csv",
+    )
+    p.add_argument("job", help="a Completed training job (see `mlops jobs`)")
+    p.add_argument("--test", required=True, help="label-first CSV without header")
+    p.add_argument("--runtime", default="local", help="where the model server runs: local or docker")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = add_command(
+        sub,
+        "algorithms",
+        help="list algorithms or describe one's hyperparameters, channels and answers",
+        description="List the algorithms of the catalog, or describe one: its hyperparameters and their ranges, "
+        "its channels, tuning objectives, and what its model server answers for each response type.",
+        examples="examples:\n  mlops algorithms\n  mlops algorithms describe xgboost",
+    )
+    p.add_argument("action", nargs="?", choices=["list", "describe"], default="list")
+    p.add_argument("name", nargs="?", help="with describe: the algorithm")
+    p.set_defaults(func=cmd_algorithms)
+
+    p = add_command(
+        sub,
+        "sample-data",
+        help="write the bundled churn dataset and its splits",
+        description="Write a synthetic customer-churn table (churn.csv, with a header, for `mlops data ingest`) "
+        "and its label-first, headerless train/validation/test splits (for `mlops train` and `mlops evaluate`).",
+        examples="example:\n  mlops sample-data --out data --rows 50000\n"
+        "  mlops train --algorithm xgboost --train data/train.csv --hp objective=binary:logistic --hp num_round=50",
+    )
+    p.add_argument("--out", default="data", help="the folder to write (default data)")
+    p.add_argument("--rows", type=int, default=50_000, help="rows of the table (default 50000)")
+    p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    p.set_defaults(func=cmd_sample_data)

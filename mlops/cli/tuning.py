@@ -6,7 +6,8 @@ import argparse
 import json
 import sys
 
-from mlops.cli.training import _key_values
+from mlops.cli.arguments import as_dict, key_value, name_equals, split_key_value
+from mlops.cli.table import Column, print_table
 from mlops.core.errors import ValidationError
 from mlops.core.ids import unique_job_name
 from mlops.core.tuning import (
@@ -37,6 +38,8 @@ SCALINGS = {
     "log": ScalingType.Logarithmic,
     "reverse-log": ScalingType.ReverseLogarithmic,
 }
+RANGE_FORM = "NAME=MIN:MAX[:int][:log|linear|reverse-log|auto] or NAME=A,B,C"
+RANGE_EXAMPLE = "eta=0.01:0.5:log"
 RANGE_HELP = (
     "NAME=MIN:MAX[:int][:log|linear|reverse-log|auto] for numbers, NAME=A,B,C for categories "
     "(repeat). e.g. eta=0.01:0.5:log max_depth=2:10:int objective=binary:logistic,binary:hinge"
@@ -54,9 +57,9 @@ def _is_number(text: str) -> bool:
 def parse_ranges(items: list[str]) -> ParameterRanges:
     continuous, integer, categorical = [], [], []
     for item in items:
-        name, sep, spec = item.partition("=")
-        if not sep or not name or not spec:
-            raise ValidationError("--range", f"{item!r} is not {RANGE_HELP}")
+        name, spec = split_key_value(item, "--range", RANGE_EXAMPLE, RANGE_FORM)
+        if not spec:
+            raise ValidationError(f"--range {name}", f"give a range after '=': {RANGE_HELP}")
         parts = spec.split(":")
         if "," in spec or len(parts) < 2 or not (_is_number(parts[0]) and _is_number(parts[1])):
             categorical.append(CategoricalParameterRange(Name=name, Values=tuple(v for v in spec.split(",") if v)))
@@ -124,7 +127,7 @@ def cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
     from mlops.tuning.job_store import TuningJobStore
 
     strategy = HyperParameterTuningJobStrategyType(args.strategy.capitalize())
-    static = _key_values(args.static, "--static")
+    static = as_dict(args.static, "--static")
     strategy_config = None
     if strategy is HyperParameterTuningJobStrategyType.Hyperband:
         from mlops.algorithms.catalog import AlgorithmCatalog as _Catalog
@@ -236,17 +239,33 @@ def cmd_tuning_jobs(args: argparse.Namespace, settings: Settings) -> int:
     names = store.names()
     if not names:
         print("no tuning jobs yet; start one with `mlops tune --help`")
-    for name in names:
-        job = store.load(name)
-        best = job.BestTrainingJob
-        metric = best.FinalHyperParameterTuningJobObjectiveMetric if best else None
-        shown = f"{metric.MetricName}={metric.Value:.5g}" if metric else "-"
-        c = job.TrainingJobStatusCounters
-        print(
-            f"{name:<48} {job.HyperParameterTuningJobStatus.value:<10} "
-            f"{c.Completed + c.Stopped + c.NonRetryableError:>3} jobs  best {shown}"
-        )
+        return 0
+    print_table(TUNING_COLUMNS, [tuning_row(store.load(name)) for name in names])
     return 0
+
+
+TUNING_COLUMNS = (
+    Column("NAME", elide="never"),
+    Column("STATUS"),
+    Column("STRATEGY"),
+    Column("JOBS", align=">"),
+    Column("BEST OBJECTIVE"),
+)
+
+
+def tuning_row(job: TuningJob) -> list[str]:
+    config = job.HyperParameterTuningJobConfig
+    c = job.TrainingJobStatusCounters
+    limit = config.ResourceLimits.MaxNumberOfTrainingJobs
+    best = job.BestTrainingJob
+    metric = best.FinalHyperParameterTuningJobObjectiveMetric if best else None
+    return [
+        job.HyperParameterTuningJobName,
+        job.HyperParameterTuningJobStatus.value,
+        config.Strategy.value,
+        f"{c.Completed + c.Stopped + c.NonRetryableError}/{limit or '?'}",
+        f"{metric.MetricName}={metric.Value:.5g}" if metric else "-",
+    ]
 
 
 def add_tuning_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -269,8 +288,22 @@ def add_tuning_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore
     direction.add_argument("--maximize", action="store_true")
     direction.add_argument("--minimize", action="store_true")
     p.add_argument("--strategy", choices=["bayesian", "random", "grid", "hyperband"], default="bayesian")
-    p.add_argument("--range", action="append", default=[], metavar="SPEC", help=RANGE_HELP)
-    p.add_argument("--static", action="append", default=[], metavar="NAME=VALUE", help="a fixed hyperparameter")
+    p.add_argument(
+        "--range",
+        action="append",
+        default=[],
+        type=name_equals("--range", RANGE_EXAMPLE, RANGE_FORM),
+        metavar="SPEC",
+        help=RANGE_HELP,
+    )
+    p.add_argument(
+        "--static",
+        action="append",
+        default=[],
+        type=key_value("--static", "num_round=100"),
+        metavar="NAME=VALUE",
+        help="a fixed hyperparameter (repeat)",
+    )
     p.add_argument("--max-jobs", type=int, help="MaxNumberOfTrainingJobs (optional for grid)")
     p.add_argument("--max-parallel", type=int, default=1, help="MaxParallelTrainingJobs (default 1)")
     p.add_argument("--max-runtime", type=int, help="wall-clock limit of the tuning job in seconds")
@@ -291,7 +324,15 @@ def add_tuning_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore
     p.add_argument("--no-wait", action="store_true")
     p.set_defaults(func=cmd_tune)
 
-    p = sub.add_parser("tuning-jobs", help="list, describe or stop tuning jobs")
+    p = sub.add_parser(
+        "tuning-jobs",
+        help="list, describe or stop tuning jobs",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="List tuning jobs (status, strategy, training jobs done of the limit, the best objective "
+        "so far), print one as DescribeHyperParameterTuningJob JSON (BestTrainingJob names the best training "
+        "job), or stop one.",
+        epilog="examples:\n  mlops tuning-jobs\n  mlops tuning-jobs describe NAME\n  mlops tuning-jobs stop NAME",
+    )
     p.add_argument("action", nargs="?", choices=["list", "describe", "stop"], default="list")
-    p.add_argument("name", nargs="?")
+    p.add_argument("name", nargs="?", help="tuning job name (describe, stop)")
     p.set_defaults(func=cmd_tuning_jobs)

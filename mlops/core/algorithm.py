@@ -7,7 +7,7 @@ import difflib
 import math
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mlops.core.errors import ValidationError
 from mlops.core.training import MetricDefinition, TrainingInputMode
@@ -98,9 +98,36 @@ class TrainingSpecification(_Spec):
 TrainingSpecificationT = TrainingSpecification
 
 
+class ResponseFormat(_Spec):
+    """Our extension: what the model server answers in one response MIME type, for people
+    (``mlops algorithms describe``) and checked against the real server by a test."""
+
+    MIMEType: str
+    Answer: str  # in words, for each kind of model the algorithm trains
+    # Each row's fields in order (JSON keys, CSV columns, RecordIO label keys), for a binary classifier.
+    Fields: tuple[str, ...]
+    Example: str | None = None  # a binary classifier's answer to two rows (text types only)
+
+
 class InferenceSpecification(_Spec):
     SupportedContentTypes: tuple[str, ...]
     SupportedResponseMIMETypes: tuple[str, ...]
+    # Our extensions: the answer type of a request with no Accept header (None: the request's own
+    # content type) and what each response type holds.
+    DefaultResponseMIMEType: str | None = None
+    ResponseFormats: tuple[ResponseFormat, ...] = ()
+    # Ours: the files a model.tar.gz of this algorithm holds at its top (checked when a model is created).
+    ModelArtifactFiles: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _documented_types_are_supported(self) -> InferenceSpecification:
+        documented = [f.MIMEType for f in self.ResponseFormats]
+        if self.DefaultResponseMIMEType is not None:
+            documented.append(self.DefaultResponseMIMEType)
+        unknown = [t for t in documented if t not in self.SupportedResponseMIMETypes]
+        if unknown:
+            raise ValueError(f"{unknown} not in SupportedResponseMIMETypes {list(self.SupportedResponseMIMETypes)}")
+        return self
 
 
 InferenceSpecificationT = InferenceSpecification

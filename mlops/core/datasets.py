@@ -15,6 +15,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from mlops.core.errors import MlopsError, ValidationError
+from mlops.core.ids import NameStr, RecordIdStr
 from mlops.core.records import Record as _Record
 
 SHORT_VERSION_LENGTH = 12
@@ -129,7 +130,7 @@ class DatasetFile(_Record):
 class DatasetVersion(_Record):
     """One immutable, content-addressed version. ``Version`` is the sha256 of the source's bytes."""
 
-    DatasetName: str
+    DatasetName: NameStr
     Version: str
     VersionNumber: int = Field(ge=1)
     Source: str
@@ -203,8 +204,8 @@ class SplitPart(_Record):
 class DatasetSplit(_Record):
     """Everything needed to rebuild a split exactly: method, seed, ratios and the hash of the row indices."""
 
-    SplitId: str
-    DatasetName: str
+    SplitId: RecordIdStr
+    DatasetName: NameStr
     DatasetVersion: str
     Method: SplitMethod
     Seed: int
@@ -247,8 +248,8 @@ class ExpectationOutcome(_Record):
 class DataValidationResult(_Record):
     """The machine-readable result of running a suite on a version (the HTML report is its twin)."""
 
-    ValidationId: str
-    DatasetName: str
+    ValidationId: RecordIdStr
+    DatasetName: NameStr
     DatasetVersion: str
     VersionNumber: int
     SuiteName: str

@@ -11,8 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mlops.core.digests import check_sha256
+from mlops.core.environment import DeclaredEnvironment
+from mlops.core.errors import ValidationError as _ValidationError
+from mlops.core.ids import NameStr
 from mlops.core.records import Record as _Record
 
 # Fields carry SageMaker's names, which are also the names of their types; the `<Name>T` aliases
@@ -31,9 +35,9 @@ class ContainerDefinition(_Record):
     of the catalog, which is how the local runtime finds ``serve``."""
 
     Image: str | None = None
-    AlgorithmName: str | None = None  # ours
+    AlgorithmName: NameStr | None = None  # ours: a folder of the catalog
     ModelDataUrl: str
-    Environment: dict[str, str] = Field(default_factory=dict)
+    Environment: DeclaredEnvironment = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _one_source(self) -> ContainerDefinition:
@@ -51,19 +55,34 @@ ContainerDefinitionT = ContainerDefinition
 
 
 class Model(_Record):
-    ModelName: str
+    """``ModelDataSha256`` (ours) is the sha256 of the model data its creator vouched for (given, or the
+    training job's record, or the registry version's lineage); a server is only ever started on an
+    archive with exactly these bytes. Only records written by an older version lack it, and those are
+    refused at serve time, never served unchecked."""
+
+    ModelName: NameStr
     ModelArn: str
     PrimaryContainer: ContainerDefinitionT
-    ModelDataSha256: str | None = None  # ours: checked before the model is served
+    ModelDataSha256: str | None = None
     CreationTime: datetime
+
+    @field_validator("ModelDataSha256")
+    @classmethod
+    def _sha256(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return check_sha256("ModelDataSha256", value)
+        except _ValidationError as e:
+            raise ValueError(e.message) from None
 
 
 # --- CreateEndpointConfig ---------------------------------------------------------------------------
 
 
 class ProductionVariant(_Record):
-    VariantName: str
-    ModelName: str
+    VariantName: NameStr
+    ModelName: NameStr
     InitialInstanceCount: int = Field(default=1, ge=1, le=64)
     InitialVariantWeight: float = Field(default=1.0, ge=0)
     InstanceType: str = "local"
@@ -73,8 +92,8 @@ class ShadowProductionVariant(_Record):
     """A shadow variant: receives a sampled copy of the production traffic; its answers are recorded,
     never returned. ``SamplingPercentage`` is ours (SageMaker derives it from relative weights)."""
 
-    VariantName: str
-    ModelName: str
+    VariantName: NameStr
+    ModelName: NameStr
     InitialInstanceCount: int = Field(default=1, ge=1, le=64)
     InitialVariantWeight: float = Field(default=1.0, ge=0)
     InstanceType: str = "local"
@@ -126,7 +145,7 @@ DataCaptureConfigT = DataCaptureConfig
 
 
 class EndpointConfig(_Record):
-    EndpointConfigName: str
+    EndpointConfigName: NameStr
     EndpointConfigArn: str
     ProductionVariants: tuple[ProductionVariant, ...] = Field(min_length=1, max_length=10)
     ShadowProductionVariants: tuple[ShadowProductionVariant, ...] = Field(default=(), max_length=10)
@@ -326,8 +345,8 @@ EndpointStatusT = EndpointStatus
 
 
 class ProductionVariantSummary(_Record):
-    VariantName: str
-    ModelName: str  # ours (SageMaker lists DeployedImages)
+    VariantName: NameStr
+    ModelName: NameStr  # ours (SageMaker lists DeployedImages)
     CurrentWeight: float
     DesiredWeight: float
     CurrentInstanceCount: int
@@ -335,11 +354,33 @@ class ProductionVariantSummary(_Record):
     SamplingPercentage: float | None = None  # ours, shadow variants only
 
 
+class DataCaptureStatistics(_Record):
+    """What the control process's capture writer did for one endpoint since it started (ours).
+
+    Written records reached the file (a write(2) that succeeded); failed ones could not be written (a full
+    disk, an I/O error) and are not in any file; dropped ones never entered the queue because it was full
+    (its byte cap). A spooled s3:// file waits in PendingUploads until an upload succeeds."""
+
+    WrittenRecords: int = 0
+    FailedRecords: int = 0
+    DroppedRecords: int = 0
+    QueuedRecords: int = 0
+    QueuedBytes: int = 0
+    PendingUploads: int = 0
+    FailedUploads: int = 0
+    LastError: str | None = None
+    LastErrorTime: datetime | None = None
+
+
+DataCaptureStatisticsT = DataCaptureStatistics
+
+
 class DataCaptureConfigSummary(_Record):
     EnableCapture: bool
     CaptureStatus: str  # Started | Stopped
     CurrentSamplingPercentage: float
     DestinationS3Uri: str
+    CaptureStatistics: DataCaptureStatisticsT | None = None  # ours: the writer's counts and last error
 
 
 DataCaptureConfigSummaryT = DataCaptureConfigSummary
@@ -378,8 +419,8 @@ DeploymentPhaseT = DeploymentPhase
 class DeploymentSummary(_Record):
     """The latest UpdateEndpoint of an endpoint (ours; SageMaker shows PendingDeploymentSummary)."""
 
-    SourceEndpointConfigName: str
-    TargetEndpointConfigName: str
+    SourceEndpointConfigName: NameStr
+    TargetEndpointConfigName: NameStr
     DeploymentConfig: DeploymentConfigT
     AlarmDefinitions: tuple[AlarmDefinition, ...] = ()
     Steps: tuple[TrafficStep, ...]
@@ -409,9 +450,9 @@ DeploymentSummaryT = DeploymentSummary
 
 
 class Endpoint(_Record):
-    EndpointName: str
+    EndpointName: NameStr
     EndpointArn: str
-    EndpointConfigName: str
+    EndpointConfigName: NameStr
     ProductionVariants: tuple[ProductionVariantSummary, ...] = ()
     ShadowProductionVariants: tuple[ProductionVariantSummary, ...] = ()
     DataCaptureConfig: DataCaptureConfigSummaryT | None = None
@@ -430,13 +471,13 @@ class Endpoint(_Record):
 
 
 class CreateEndpointInput(_Record):
-    EndpointName: str
-    EndpointConfigName: str
+    EndpointName: NameStr
+    EndpointConfigName: NameStr
 
 
 class UpdateEndpointInput(_Record):
-    EndpointName: str
-    EndpointConfigName: str
+    EndpointName: NameStr
+    EndpointConfigName: NameStr
     DeploymentConfig: DeploymentConfigT | None = None
     RetainAllVariantProperties: bool = False
     # ours: the definitions of the alarms DeploymentConfig names, resolved from the alarms file by the caller
@@ -444,13 +485,13 @@ class UpdateEndpointInput(_Record):
 
 
 class DesiredWeightAndCapacity(_Record):
-    VariantName: str
+    VariantName: NameStr
     DesiredWeight: float | None = Field(default=None, ge=0)
     DesiredInstanceCount: int | None = Field(default=None, ge=1, le=64)
 
 
 class UpdateEndpointWeightsAndCapacitiesInput(_Record):
-    EndpointName: str
+    EndpointName: NameStr
     DesiredWeightsAndCapacities: tuple[DesiredWeightAndCapacity, ...] = Field(min_length=1)
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mlops.core.datasets import FeatureEncoding, ProblemType
 from mlops.core.errors import ValidationError
+from mlops.core.ids import NameStr, RecordIdStr
 from mlops.core.records import Record
 
 # Fields carry SageMaker's names, which are also the names of their types; the `<Name>T` aliases
@@ -330,6 +331,8 @@ class BiasMetric(_File):
     name: str
     description: str = ""
     value: float | None  # None: undefined for this data (e.g. an empty facet)
+    # Ours: the bootstrap standard error of the value (the baseline's own sampling noise).
+    standard_error: float | None = None
     # Ours: how much worse than the baseline (farther from fair) a window may be before it is a violation.
     # None: reported, never a violation.
     tolerance: float | None = None
@@ -391,12 +394,28 @@ class CapturedColumns(StrEnum):
 CapturedColumnsT = CapturedColumns
 
 
+class BaselineRows(_Record):
+    """Which rows a baseline was made from (ours): the model-quality, bias and attribution baselines mean
+    something only on rows the model never saw."""
+
+    Description: str  # e.g. "the test split 1a2b3c of churn@… (version 1): 450 rows the model never saw"
+    HeldOut: bool  # True: the model was not trained on these rows (known from the job's lineage)
+    TrainingJobName: str | None = None
+    DatasetVersion: str | None = None
+    SplitId: str | None = None
+    SplitPart: str | None = None  # test or validation
+    Rows: int = 0
+
+
+BaselineRowsT = BaselineRows
+
+
 class MonitoringBaseline(_Record):
     """What ``mlops monitor baseline`` made (ours; SageMaker keeps the same in its baselining job's
     output folder). The files beside it: statistics.json, constraints.json, reference.parquet and, with a
     model, model-quality/{statistics,constraints}.json and attribution.json."""
 
-    BaselineName: str
+    BaselineName: NameStr
     Source: str  # a dataset reference (name@version) or a file
     CreationTime: datetime
     Encoding: FeatureEncoding
@@ -409,6 +428,8 @@ class MonitoringBaseline(_Record):
     ProbabilityThreshold: float = 0.5
     ModelDataUrl: str | None = None
     AttributionMethod: str | None = None
+    Rows: BaselineRowsT | None = None  # ours: which rows (None: a baseline made before this was recorded)
+    Notes: tuple[str, ...] = ()  # ours: e.g. why the baseline has no attributions
 
     @property
     def problem_type(self) -> ProblemType:
@@ -434,9 +455,19 @@ class Violation(_Record):
     facet: str | None = None
     facet_value: str | None = None
     baseline_value: float | str | None = None
-    observed_value: float | str | None = None
+    observed_value: float | str | None = None  # in the unit of baseline_value
     threshold: float | str | None = None
+    # Ours: how far from baseline_value chance alone moves observed_value in a window of window_rows rows, at
+    # the monitor's false-alarm rate (mlops/monitoring/README.md: how each monitor judges with it), and those rows.
+    noise_band: float | None = None
+    window_rows: int | None = None
     description: str
+
+    @property
+    def subject(self) -> str:
+        """What the violation is about, for people: the feature, the facet value and the metric."""
+        parts = [self.feature_name, f"{self.facet}={self.facet_value}" if self.facet else None, self.metric_name]
+        return " ".join(p for p in parts if p) or self.monitoring_type.value
 
     @property
     def key(self) -> str:
@@ -481,8 +512,9 @@ class GroundTruthSummary(_Record):
 
 
 class RetrainDecision(_Record):
-    Retrain: bool
+    Retrain: bool  # True: retraining is requested (the monitoring DAG starts the pipeline; the CLI does not)
     Reason: str
+    RequestUri: str | None = None  # ours: where a positive decision is recorded for the pipeline to pick up
     TriggeringViolation: Violation | None = None
     Candidates: tuple[Violation, ...] = ()
     LastTriggerTime: datetime | None = None
@@ -502,10 +534,10 @@ class AlertDelivery(_Record):
 class MonitoringRun(_Record):
     """One run of a schedule's monitors over one window (SageMaker: a monitoring execution)."""
 
-    MonitoringRunName: str
-    MonitoringScheduleName: str | None = None
-    EndpointName: str
-    BaselineName: str
+    MonitoringRunName: RecordIdStr
+    MonitoringScheduleName: NameStr | None = None
+    EndpointName: NameStr
+    BaselineName: NameStr
     WindowStart: datetime
     WindowEnd: datetime
     CreationTime: datetime
@@ -573,6 +605,12 @@ class MonitorSpec(_Record):
     MonitoringType: MonitoringTypeT
     Severity: SeverityT = Severity.error
     Retrain: bool = False  # whether a violation of this monitor asks for retraining
+    # Ours: the share of windows of unchanged data this monitor may flag (all its features and checks
+    # together; see mlops/monitoring/README.md for how each monitor holds it).
+    FalseAlarmRate: float = Field(default=0.01, gt=0, lt=0.5)
+    # Ours: fewer rows than this and the monitor says the window is too small instead of judging it
+    # (None: the monitor's own minimum).
+    MinRows: int | None = Field(default=None, ge=1)
     # data-drift: evidently's method and threshold per column (overrides its choice by type and size)
     DriftMethods: dict[str, str] = Field(default_factory=dict)
     DriftThresholds: dict[str, float] = Field(default_factory=dict)
@@ -598,15 +636,15 @@ BiasConfigT = BiasConfig
 
 
 class MonitoringSchedule(_Record):
-    MonitoringScheduleName: str
-    EndpointName: str
-    BaselineName: str
+    MonitoringScheduleName: NameStr
+    EndpointName: NameStr
+    BaselineName: NameStr
     ScheduleConfig: ScheduleConfigT
     Monitors: tuple[MonitorSpec, ...] = Field(min_length=1)
     Bias: BiasConfigT | None = None
     GroundTruthS3Uri: str | None = None  # default: HOME/monitoring/ground-truth/ENDPOINT
     CaptureDestination: str | None = None  # default: the endpoint's DataCaptureConfig.DestinationS3Uri
-    VariantName: str | None = None  # default: every variant of the endpoint
+    VariantName: NameStr | None = None  # default: every variant of the endpoint
     ModelDataUrl: str | None = None  # default: the endpoint's production model
     WindowOffsetSeconds: int = Field(default=0, ge=0)  # look this far back (labels arrive late)
     AlertTargets: tuple[str, ...] = ()
@@ -645,7 +683,7 @@ class Alert(_Record):
     Summary: str
     Source: str  # the endpoint
     Component: str  # the monitor
-    MonitoringRunName: str
+    MonitoringRunName: RecordIdStr
     Timestamp: datetime
     Violations: tuple[Violation, ...] = ()
     ReportUri: str | None = None

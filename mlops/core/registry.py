@@ -16,7 +16,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from mlops.core.errors import ConflictError
-from mlops.core.ids import check_name
+from mlops.core.ids import NameStr, check_name
 from mlops.core.records import Record as _Record
 
 
@@ -91,7 +91,7 @@ ModelLineageT = ModelLineage
 
 
 class ModelPackageGroup(_Record):
-    ModelPackageGroupName: str
+    ModelPackageGroupName: str  # as the registry holds it (a shared MLflow may hold any name)
     ModelPackageGroupArn: str
     ModelPackageGroupDescription: str = ""
     CreationTime: datetime
@@ -101,7 +101,7 @@ class ModelPackageGroup(_Record):
 class CreateModelPackageInput(_Record):
     """What CreateModelPackage takes (the versioned kind: a group name, never a package name)."""
 
-    ModelPackageGroupName: str
+    ModelPackageGroupName: NameStr
     ModelPackageDescription: str = ""
     InferenceSpecification: InferenceSpecificationT
     ModelMetrics: ModelMetricsT | None = None

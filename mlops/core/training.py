@@ -11,6 +11,8 @@ from enum import StrEnum
 
 from pydantic import Field
 
+from mlops.core.environment import DeclaredEnvironment
+from mlops.core.ids import ChannelNameStr, NameStr
 from mlops.core.records import Record as _Record
 
 # Fields carry SageMaker's names, which are also the names of their types; the `<Name>T` aliases
@@ -77,7 +79,7 @@ DataSourceT = DataSource
 
 
 class Channel(_Record):
-    ChannelName: str
+    ChannelName: ChannelNameStr
     DataSource: DataSourceT
     ContentType: str = "text/csv"
     CompressionType: str = "None"
@@ -86,7 +88,7 @@ class Channel(_Record):
 
 class AlgorithmSpecification(_Record):
     TrainingImage: str | None = None
-    AlgorithmName: str | None = None
+    AlgorithmName: NameStr | None = None  # a folder of the catalog
     TrainingInputMode: TrainingInputModeT = TrainingInputModeT.File
     MetricDefinitions: tuple[MetricDefinition, ...] = ()
 
@@ -123,14 +125,14 @@ StoppingConditionT = StoppingCondition
 class TrainingJobRequest(_Record):
     """What CreateTrainingJob takes."""
 
-    TrainingJobName: str
+    TrainingJobName: NameStr
     AlgorithmSpecification: AlgorithmSpecificationT
     HyperParameters: dict[str, str] = Field(default_factory=dict)
     InputDataConfig: tuple[Channel, ...] = ()
     OutputDataConfig: OutputDataConfigT
     ResourceConfig: ResourceConfigT = Field(default_factory=ResourceConfigT)
     StoppingCondition: StoppingConditionT = Field(default_factory=StoppingConditionT)
-    Environment: dict[str, str] = Field(default_factory=dict)
+    Environment: DeclaredEnvironment = Field(default_factory=dict)
     EnableNetworkIsolation: bool = True
     Tags: tuple[dict[str, str], ...] = ()
 
@@ -159,7 +161,7 @@ ModelArtifactsT = ModelArtifacts
 class TrainingJob(_Record):
     """What DescribeTrainingJob returns, plus a few local facts (sha256 of the artifact, log location)."""
 
-    TrainingJobName: str
+    TrainingJobName: NameStr
     TrainingJobArn: str
     TrainingJobStatus: TrainingJobStatusT
     SecondaryStatus: SecondaryStatusT

@@ -15,6 +15,7 @@ from pydantic import model_validator
 
 from mlops.core.algorithm import ObjectiveType
 from mlops.core.errors import ValidationError
+from mlops.core.ids import TuningJobNameStr
 from mlops.core.records import Record as _Record
 from mlops.core.training import TrainingJobStatus
 
@@ -278,7 +279,7 @@ class HyperParameterTuningJobStrategyConfig(_Record):
 
 
 class ParentHyperParameterTuningJob(_Record):
-    HyperParameterTuningJobName: str
+    HyperParameterTuningJobName: TuningJobNameStr
 
 
 class HyperParameterTuningJobWarmStartConfig(_Record):

@@ -9,6 +9,8 @@ from pydantic import Field
 
 from mlops.core import training as tr
 from mlops.core import tuning as tu
+from mlops.core.environment import DeclaredEnvironment
+from mlops.core.ids import TuningJobNameStr
 from mlops.core.records import Record as _Record
 
 # Fields carry SageMaker's names, which are also their types' names: annotations go through the modules.
@@ -33,7 +35,7 @@ class HyperParameterTrainingJobDefinition(_Record):
     OutputDataConfig: tr.OutputDataConfig
     ResourceConfig: tr.ResourceConfig = Field(default_factory=tr.ResourceConfig)
     StoppingCondition: tr.StoppingCondition = Field(default_factory=tr.StoppingCondition)
-    Environment: dict[str, str] = Field(default_factory=dict)
+    Environment: DeclaredEnvironment = Field(default_factory=dict)
 
 
 _Definition = HyperParameterTrainingJobDefinition
@@ -42,7 +44,7 @@ _Definition = HyperParameterTrainingJobDefinition
 class TuningJobRequest(_Record):
     """What CreateHyperParameterTuningJob takes (plus the runtime that runs the training jobs)."""
 
-    HyperParameterTuningJobName: str
+    HyperParameterTuningJobName: TuningJobNameStr
     HyperParameterTuningJobConfig: tu.HyperParameterTuningJobConfig
     TrainingJobDefinition: _Definition
     WarmStartConfig: tu.HyperParameterTuningJobWarmStartConfig | None = None
@@ -71,7 +73,7 @@ _ObjectiveCounters = ObjectiveStatusCounters
 class TuningJob(_Record):
     """What DescribeHyperParameterTuningJob returns (plus the summaries of its training jobs)."""
 
-    HyperParameterTuningJobName: str
+    HyperParameterTuningJobName: TuningJobNameStr
     HyperParameterTuningJobArn: str
     HyperParameterTuningJobStatus: _Status
     HyperParameterTuningJobConfig: tu.HyperParameterTuningJobConfig

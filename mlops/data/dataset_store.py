@@ -11,6 +11,8 @@ Layout (everything a version holds lives in its folder; nothing is ever rewritte
                              /validations/ID/result.json, report.html
     ROOT/NAME/suite.json                         the great-expectations suite (edit it by hand)
 
+Every path is built through ``path_under`` from checked names and ids (a dataset name follows SageMaker's
+rule, versions, split and validation ids are one segment each), so no name or link leads outside ROOT.
 Every folder is written under a hidden temporary name beside its final place and renamed into place in
 one step, so a reader (or a crash) never sees half a version, split or validation. Version ordinals are
 assigned under a lock file, so two concurrent ingests of different data get 3 and 4, never 3 and 3.
@@ -39,7 +41,8 @@ from mlops.core.datasets import (
     parse_version_ref,
 )
 from mlops.core.errors import ConflictError, NotFoundError, ValidationError
-from mlops.core.ids import check_name
+from mlops.core.files import path_under
+from mlops.core.ids import check_name, check_record_id
 
 R = TypeVar("R", bound=BaseModel)
 
@@ -51,20 +54,24 @@ class DatasetStore:
     # ------------------------------------------------------------------------------------------ paths
 
     def dataset_dir(self, name: str) -> Path:
-        return self.root / check_name("dataset name", name)
+        return path_under(self.root, check_name("dataset name", name), field="dataset name")
 
     def version_dir(self, name: str, sha: str) -> Path:
         """Named by the short hash (readable paths); the record inside holds the full sha256."""
-        return self.dataset_dir(name) / "versions" / sha[:SHORT_VERSION_LENGTH]
+        short = check_record_id("DatasetVersion", sha[:SHORT_VERSION_LENGTH])
+        return path_under(self.dataset_dir(name), "versions", short, field="DatasetVersion")
 
     def suite_path(self, name: str) -> Path:
         return self.dataset_dir(name) / "suite.json"
 
     def split_dir(self, version: DatasetVersion, split_id: str) -> Path:
-        return self.version_dir(version.DatasetName, version.Version) / "splits" / split_id
+        folder = self.version_dir(version.DatasetName, version.Version)
+        return path_under(folder, "splits", check_record_id("SplitId", split_id), field="SplitId")
 
     def validation_dir(self, version: DatasetVersion, validation_id: str) -> Path:
-        return self.version_dir(version.DatasetName, version.Version) / "validations" / validation_id
+        folder = self.version_dir(version.DatasetName, version.Version)
+        field = "ValidationId"
+        return path_under(folder, "validations", check_record_id(field, validation_id), field=field)
 
     # --------------------------------------------------------------------------------------- versions
 
@@ -179,12 +186,18 @@ class DatasetStore:
         parts = relative.parts
         if len(parts) < 3 or parts[1] != "versions":
             return None
-        record = self.dataset_dir(parts[0]) / "versions" / parts[2] / "version.json"
+        try:
+            record = self.version_dir(parts[0], parts[2]) / "version.json"
+            split_id = parts[4] if len(parts) > 4 and parts[3] == "splits" else None
+            if split_id is not None:
+                check_record_id("SplitId", split_id)
+        except ValidationError:  # not a name or id of this store (a staging folder): not one of its files
+            return None
         if not record.exists():
             return None
         version = _load(DatasetVersion, record)
-        if len(parts) > 4 and parts[3] == "splits":
-            split_file = self.split_dir(version, parts[4]) / "split.json"
+        if split_id is not None:
+            split_file = self.split_dir(version, split_id) / "split.json"
             return version, _load(DatasetSplit, split_file) if split_file.exists() else None
         return version, None
 

@@ -140,6 +140,12 @@ class Controller:
             raise NotFoundError("endpoint", name, "Create it with `mlops endpoints create`.")
         if name in self.fleets and endpoint.EndpointStatus not in BUSY:
             endpoint = endpoint.model_copy(update=self._summaries(name))  # live instance counts
+        capture, writer = endpoint.DataCaptureConfig, self.router.capture
+        if capture is not None and writer is not None:  # live, never stored: counts since this process started
+            statistics = writer.statistics_of(name)
+            endpoint = endpoint.model_copy(
+                update={"DataCaptureConfig": capture.model_copy(update={"CaptureStatistics": statistics})}
+            )
         return endpoint
 
     def list(self) -> list[Endpoint]:
@@ -270,7 +276,7 @@ class Controller:
         if name in self.endpoints:
             raise ConflictError(f"endpoint {name!r} already exists (status {self.endpoints[name].EndpointStatus})")
         config = self.store.endpoint_config(request.EndpointConfigName)
-        models = self._models(config)
+        fleet = Fleet.build(name, config, self._models(config))  # refuses what cannot be served: nothing saved
         now = utcnow()
         endpoint = self._save(
             Endpoint(
@@ -282,7 +288,6 @@ class Controller:
                 LastModifiedTime=now,
             )
         )
-        fleet = Fleet.build(name, config, models)
         self._spawn(name, self._create(fleet))
         return endpoint
 

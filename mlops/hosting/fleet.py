@@ -21,12 +21,28 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from mlops.core.errors import ValidationError
 from mlops.core.hosting import EndpointConfig, Model
 from mlops.hosting.reaper import TAG_ENV, process_start_time
 from mlops.hosting.store import HostingStore, InstanceRecord
 from mlops.runtime.interface import ModelServer, ModelServerRuntime
 from mlops.serving.capture import CaptureSettings
 from mlops.serving.router import FleetRoutes, Instance, VariantPool
+
+
+def served_sha256(model: Model) -> str:
+    """The sha256 a model's servers are started with. A model record without one (written by an older
+    version) is refused, naming the model, rather than served unchecked."""
+    if model.ModelDataSha256 is None:
+        name = model.ModelName
+        raise ValidationError(
+            "ModelDataSha256",
+            f"model {name} records no sha256 of its model data {model.PrimaryContainer.ModelDataUrl} (it was "
+            f"created by an older version); it is not served unchecked. Create it again, under a new name or "
+            f"after deleting it and the endpoint configs that name it, with `mlops models create {name} "
+            f"--model-sha256 SHA256 --model-data …` (or --job JOB, or --model-package GROUP/VERSION)",
+        )
+    return model.ModelDataSha256
 
 
 @dataclass
@@ -57,8 +73,11 @@ class Fleet:
         counts: dict[str, int] | None = None,
     ) -> Fleet:
         """``weights``/``counts`` override the config's initial values per variant (a restart keeps what
-        UpdateEndpointWeightsAndCapacities set)."""
+        UpdateEndpointWeightsAndCapacities set). A model without a sha256 is refused here, before any
+        instance starts."""
         weights, counts = weights or {}, counts or {}
+        for model_name in config.model_names:
+            served_sha256(models[model_name])
         plans = [
             VariantPlan(
                 v.VariantName,
@@ -147,7 +166,7 @@ class InstanceManager:
             self.runtime.start_server,
             container.server_name,
             container.ModelDataUrl,
-            model.ModelDataSha256,
+            served_sha256(model),
             environment,
         )
         try:

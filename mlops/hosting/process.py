@@ -1,11 +1,12 @@
 """``mlops router``: the one control process. It hosts the endpoint router and the control API on one
-loopback port (uvicorn, raw ASGI, httptools and uvloop when installed), owns the model servers (its
-children, or containers) and the capture writer.
+loopback port (uvicorn, raw ASGI, httptools with the limits of http_limits.py, uvloop when installed),
+owns the model servers (its children, or containers) and the capture writer.
 
-Start-up: take the home's control lock (one control process per home), bind the port, start the
-orphan watchdog, stop leftovers of a previous process, bring every endpoint back (see controller.py),
-serve. Stop (SIGTERM / SIGINT): stop accepting, finish requests in flight, drain shadow copies, stop
-every model server, write and flush every captured record, release the lock.
+Start-up: take the home's control lock (one control process per home), read (or create) the home's
+control credentials, bind the port, start the orphan watchdog, stop leftovers of a previous process,
+bring every endpoint back (see controller.py), serve. Stop (SIGTERM / SIGINT): stop accepting, finish
+requests in flight, drain shadow copies, stop every model server, write and flush every captured record,
+release the lock.
 """
 
 from __future__ import annotations
@@ -18,21 +19,25 @@ import signal
 import socket
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 from mlops.core.errors import ConflictError, MlopsError
+from mlops.core.files import PRIVATE_UMASK
 from mlops.hosting.app import HostingApp
 from mlops.hosting.controller import Controller
+from mlops.hosting.credentials import ControlCredentials
 from mlops.hosting.fleet import InstanceManager
+from mlops.hosting.guard import HostGuard
+from mlops.hosting.http_limits import HttpLimits, LimitedHttpToolsProtocol
 from mlops.hosting.reaper import reap, reap_tagged, start_watchdog
 from mlops.hosting.store import HostingStore, write_atomic
 from mlops.runtime.interface import ModelServerRuntime
-from mlops.serving.api import RouterHttp
-from mlops.serving.capture import CaptureWriter
+from mlops.serving.api import MAX_IN_FLIGHT, RouterHttp
+from mlops.serving.capture_writer import DEFAULT_MAX_QUEUE_BYTES, CaptureWriter
 from mlops.serving.metrics import PrometheusText, labels
-from mlops.serving.router import DEFAULT_MODEL_TIMEOUT, EndpointRouter
+from mlops.serving.router import DEFAULT_MODEL_TIMEOUT, MAX_PAYLOAD_BYTES, EndpointRouter
 
 
 @dataclass(frozen=True)
@@ -45,8 +50,13 @@ class ControlOptions:
     failure_threshold: int = 2
     poll_seconds: float = 0.2
     capture_flush_seconds: float = 0.2
+    capture_queue_bytes: int = DEFAULT_MAX_QUEUE_BYTES
     s3_endpoint_url: str | None = None
     graceful_seconds: float = 30.0
+    allowed_hosts: tuple[str, ...] = ()  # Host names besides loopback ones (see guard.py)
+    limits: HttpLimits = field(default_factory=HttpLimits)
+    max_concurrency: int = MAX_IN_FLIGHT
+    max_response_bytes: int = MAX_PAYLOAD_BYTES
 
 
 def _lock(store: HostingStore) -> IO[str]:
@@ -86,13 +96,19 @@ def run_control_process(
 ) -> int:
     import uvicorn
 
+    os.umask(PRIVATE_UMASK)  # captured data, model servers' folders and logs are the owner's alone
     store = HostingStore(home)
     lock = _lock(store)
+    credentials = ControlCredentials.for_home(home)
     sock = _bind(options.host, options.port)
+    guard = HostGuard.for_bind(options.host, sock.getsockname()[1], options.allowed_hosts)
     capture = CaptureWriter(
-        home / "capture-spool", flush_seconds=options.capture_flush_seconds, s3_endpoint_url=options.s3_endpoint_url
+        home / "capture-spool",
+        flush_seconds=options.capture_flush_seconds,
+        s3_endpoint_url=options.s3_endpoint_url,
+        max_queue_bytes=options.capture_queue_bytes,
     )
-    router = EndpointRouter(capture, options.model_timeout)
+    router = EndpointRouter(capture, options.model_timeout, max_response_bytes=options.max_response_bytes)
     tag = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"  # in every model server's environment: see reaper.py
     instances = InstanceManager(
         runtime,
@@ -134,11 +150,11 @@ def run_control_process(
         watchdog, pipe = start_watchdog(store.instances_path, tag)
         capture.start()
         loop = "uvloop" if _has("uvloop") else "asyncio"
-        http = "httptools" if _has("httptools") else "h11"
         config = uvicorn.Config(
-            HostingApp(controller, RouterHttp(router, extra), started),
+            HostingApp(controller, RouterHttp(router, extra, options.max_concurrency), credentials, guard, started),
             loop=loop,
-            http=http,
+            http=LimitedHttpToolsProtocol.with_limits(options.limits),
+            timeout_keep_alive=options.limits.keep_alive_timeout,
             lifespan="on",
             access_log=False,
             log_level="warning",

@@ -3,7 +3,9 @@ endpoint, plus the list of running model-server instances (for the orphan reaper
 
 Every write is a whole-file atomic replace, so a reader (the CLI, a restarted control process) never
 sees half a record. Models and endpoint configs are immutable once created (``create`` refuses an
-existing name, without a race); endpoints are written only by the control process.
+existing name, without a race); endpoints are written only by the control process. A name is
+checked against SageMaker's rule and its file must resolve inside the store (``path_under``), so no
+name (``../x``) or symlink reaches a record elsewhere; a record read back is validated too.
 """
 
 from __future__ import annotations
@@ -17,10 +19,14 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from mlops.core import files
 from mlops.core.errors import ConflictError, NotFoundError
-from mlops.core.files import temp_beside
+from mlops.core.errors import ValidationError as MlopsValidationError
+from mlops.core.files import path_under, temp_beside
 from mlops.core.hosting import Endpoint, EndpointConfig, Model
+from mlops.core.ids import check_name
 
 R = TypeVar("R", bound=BaseModel)
+
+_FIELDS = {"models": "ModelName", "endpoint-configs": "EndpointConfigName", "endpoints": "EndpointName"}
 
 
 class InstanceRecord(BaseModel):
@@ -76,10 +82,13 @@ class HostingStore:
         return self.root / "control.json"
 
     def _path(self, kind: str, name: str) -> Path:
-        return self.root / kind / f"{name}.json"
+        """The record's file: the name is checked (SageMaker's rule) and the path must stay in the store."""
+        field = _FIELDS[kind]
+        return path_under(self.root, kind, f"{check_name(field, name)}.json", field=field)
 
     def _create(self, kind: str, label: str, name: str, record: BaseModel) -> None:
-        if not create_exclusive(self._path(kind, name), record.model_dump_json(indent=2)):
+        path = self._path(kind, name)
+        if not create_exclusive(path, record.model_dump_json(indent=2)):
             raise ConflictError(f"{label} {name!r} already exists")
 
     def _get(self, kind: str, label: str, name: str, cls: type[R], hint: str = "") -> R:
@@ -88,7 +97,7 @@ class HostingStore:
             text = path.read_text()
         except FileNotFoundError:
             raise NotFoundError(label, name, hint) from None
-        return cls.model_validate_json(text)
+        return _parse(cls, text, f"{label} {name!r}")
 
     def _list(self, kind: str, cls: type[R]) -> list[R]:
         folder = self.root / kind
@@ -97,7 +106,7 @@ class HostingStore:
         out = []
         for path in sorted(folder.glob("*.json")):
             with contextlib.suppress(FileNotFoundError):
-                out.append(cls.model_validate_json(path.read_text()))
+                out.append(_parse(cls, path.read_text(), str(path)))
         return out
 
     def _delete(self, kind: str, label: str, name: str) -> None:
@@ -162,6 +171,19 @@ class HostingStore:
 
     def instances(self) -> list[InstanceRecord]:
         return read_instances(self.instances_path).Instances
+
+
+def _parse(cls: type[R], text: str, where: str) -> R:
+    """A record read back from its file; a bad one (a hand-edited file naming ``../x``) is refused
+    with the record and pydantic's location of the field."""
+    try:
+        return cls.model_validate_json(text)
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in item['loc'])}: {item['msg'].removeprefix('Value error, ')}"
+            for item in e.errors()[:3]
+        )
+        raise MlopsValidationError(where, problems) from None
 
 
 def read_instances(path: Path) -> InstanceList:

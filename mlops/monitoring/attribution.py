@@ -24,6 +24,7 @@ from mlops.monitoring.models import MonitoredModel, TreeModel, positive_scores
 KIND = MonitoringType.ModelExplainability
 MAX_ROWS = {"tree_shap": 2000, "permutation_shap": 200}
 BACKGROUND_ROWS = 50
+MIN_ROWS = 100  # fewer window rows and the monitor says the window is too small to judge
 PERMUTATIONS = 8  # per explained row, in antithetic pairs
 
 

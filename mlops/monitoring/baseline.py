@@ -28,9 +28,11 @@ from pydantic import ValidationError as PydanticValidationError
 from mlops.core.clock import utcnow
 from mlops.core.datasets import FeatureEncoding
 from mlops.core.errors import ConflictError, NotFoundError, ValidationError
+from mlops.core.files import path_under
 from mlops.core.ids import check_name
 from mlops.core.monitoring import (
     AttributionAnalysis,
+    BaselineRows,
     BiasAnalysis,
     BiasConfig,
     CapturedColumns,
@@ -105,6 +107,8 @@ def suggest_baseline(
     reference_rows: int = REFERENCE_ROWS,
     tolerance: float = model_quality.TOLERANCE,
     seed: int = 0,
+    source_rows: BaselineRows | None = None,
+    notes: tuple[str, ...] = (),
 ) -> Baseline:
     """The baseline of ``raw`` (training data: the raw columns, the label if present). With a model (or
     its ``scores`` for every row) it also holds model-quality statistics and, with a model, attributions."""
@@ -162,6 +166,8 @@ def suggest_baseline(
         ProbabilityThreshold=probability_threshold,
         ModelDataUrl=model_data_url,
         AttributionMethod=method,
+        Rows=source_rows or BaselineRows(Description=f"every row of {source}", HeldOut=False, Rows=len(frame)),
+        Notes=notes,
     )
     return Baseline(manifest, statistics, constraints, reference, mq_stats, mq_constraints, analysis)
 
@@ -177,7 +183,9 @@ def bias_baseline(baseline: Baseline, config: BiasConfig, seed: int = 0) -> Bias
     out = bias.outcomes(
         baseline.labels, baseline.scores, baseline.manifest.Encoding, config, baseline.manifest.ProbabilityThreshold
     )
-    analysis, _, _ = bias.analyse(baseline.features, out, config, baseline.manifest.Encoding, seed=seed)
+    analysis, _, _ = bias.analyse(
+        baseline.features, out, config, baseline.manifest.Encoding, seed=seed, draws=bias.BOOTSTRAP
+    )  # bootstrapped: a window is judged against the baseline's own noise too
     return analysis
 
 
@@ -207,7 +215,7 @@ class BaselineStore:
         self.root = root
 
     def folder(self, name: str) -> Path:
-        return self.root / check_name("baseline name", name)
+        return path_under(self.root, check_name("baseline name", name), field="baseline name")
 
     def names(self) -> list[str]:
         if not self.root.is_dir():

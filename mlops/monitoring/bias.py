@@ -1,7 +1,9 @@
 """The bias-drift monitor: Clarify's metrics for a facet on the baseline and on a window; a violation when
 the window is worse (farther from fair) than the baseline by more than the metric's tolerance, and by more
-than the window's own sampling noise (``NOISE_Z`` bootstrap standard errors), so a small window does not
-page on chance. Clarify's violation fields: facet, facet_value, metric_name, constraint_check_type
+than the sampling noise: z bootstrap standard errors of the difference (the window's and the baseline's
+own), z the one-sided normal quantile at alpha / k, alpha the monitor's ``FalseAlarmRate`` and k the number of
+(facet value, metric) pairs judged (Bonferroni), and never fewer than ``NOISE_Z``; so a small window does
+not page on chance. Clarify's violation fields: facet, facet_value, metric_name, constraint_check_type
 ``bias_drift_check``."""
 
 from __future__ import annotations
@@ -28,16 +30,20 @@ from mlops.monitoring.constraints import is_categorical
 from mlops.monitoring.features import OTHER, class_text, columns_of, matrix_from_frame
 
 KIND = MonitoringType.ModelBias
-NOISE_Z = 4.0
+NOISE_Z = 4.0  # the least number of standard errors a violation lies beyond (the bootstrap's tails are rough)
 BOOTSTRAP = 200
+MIN_ROWS = 100  # fewer window rows and the monitor says the window is too small to judge
 FT_MAX_ROWS = 3000
 MIN_FACET_ROWS = 10
 
 DEFAULT_TOLERANCE: dict[str, float | None] = {
     "CI": 0.1, "DPL": 0.1, "KL": 0.1, "JS": 0.05, "LP": 0.1, "TVD": 0.1, "KS": 0.1, "CDDL": 0.1,
     "DPPL": 0.1, "DI": 0.2, "DCA": 0.2, "DCR": 0.2, "RD": 0.1, "DAR": 0.1, "DRR": 0.1, "AD": 0.1,
-    "CDDPL": 0.1, "TE": None, "FT": 0.1,
+    "CDDPL": 0.1, "TE": None, "FT": None,
 }  # fmt: skip
+# TE and FT are reported, never a violation by default: TE is unbounded, and FT's value depends on the
+# window's size (a member's nearest neighbours in facet a are nearer in a larger sample), so a small window's
+# FT differs from the baseline's without anything having changed.
 
 
 @dataclass(frozen=True)
@@ -259,6 +265,7 @@ def analyse(
                         name=name,
                         description=clarify.DESCRIPTIONS[name],
                         value=None if math.isnan(v) else v,
+                        standard_error=s if draws > 0 and math.isfinite(s) else None,
                         tolerance=tol.get(name),
                     )
                 )
@@ -272,11 +279,31 @@ def analyse(
     return analysis, noise, notes
 
 
+def _judged(baseline: BiasAnalysis, facet: str) -> int:
+    sections = (baseline.pre_training_bias_metrics, baseline.post_training_bias_metrics)
+    return sum(
+        1
+        for section in sections
+        if section is not None
+        for fb in section.facets.get(facet, ())
+        for m in fb.metrics
+        if m.tolerance is not None and m.value is not None
+    )
+
+
 def check(
-    baseline: BiasAnalysis, window: BiasAnalysis, noise: dict[tuple[str, str], float], facet: str
+    baseline: BiasAnalysis,
+    window: BiasAnalysis,
+    noise: dict[tuple[str, str], float],
+    facet: str,
+    false_alarm_rate: float = 0.01,
+    rows: int | None = None,
 ) -> tuple[list[Violation], dict[str, float]]:
+    from scipy.stats import norm
+
     violations: list[Violation] = []
     metrics: dict[str, float] = {}
+    z = max(NOISE_Z, float(norm.isf(false_alarm_rate / max(_judged(baseline, facet), 1))))
     for base_section, win_section in (
         (baseline.pre_training_bias_metrics, window.pre_training_bias_metrics),
         (baseline.post_training_bias_metrics, window.post_training_bias_metrics),
@@ -301,8 +328,8 @@ def check(
                     continue
                 fair = clarify.FAIR[bm.name]
                 worse = abs(wm.value - fair) - abs(bm.value - fair)
-                se = noise.get((base_fb.value_or_threshold, bm.name), 0.0)
-                if worse > bm.tolerance and worse > NOISE_Z * se:
+                se = math.hypot(noise.get((base_fb.value_or_threshold, bm.name), 0.0), bm.standard_error or 0.0)
+                if worse > bm.tolerance and worse > z * se:
                     violations.append(
                         Violation(
                             monitoring_type=KIND,
@@ -313,9 +340,12 @@ def check(
                             baseline_value=bm.value,
                             observed_value=wm.value,
                             threshold=bm.tolerance,
+                            noise_band=z * se,
+                            window_rows=rows,
                             description=f"Value {wm.value:.4g} does not meet the constraint requirement: "
                             f"{bm.name} is {worse:.4g} farther from fair ({fair:g}) than the baseline's "
-                            f"{bm.value:.4g} (tolerance {bm.tolerance:g}, standard error {se:.2g})",
+                            f"{bm.value:.4g} (tolerance {bm.tolerance:g}; chance moves it up to {z * se:.2g}, "
+                            f"{z:.1f} standard errors)",
                         )
                     )
     return violations, metrics

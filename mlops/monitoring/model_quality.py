@@ -5,6 +5,13 @@ Suggested thresholds sit a tolerance away from the baseline's value (Model Monit
 itself, which pages on every unlucky window); edit ``model-quality/constraints.json`` to tighten them.
 Ours: ``label_positive_rate`` (the share of positive labels), checked with
 DeviationGreaterThanThreshold, which catches a shift of the label distribution directly.
+
+A window of n labelled rows is a violation only when its metric is worse than the threshold by more than
+the sampling noise: the noise band is z * sqrt(SE(n)^2 + SE(m)^2), SE from the baseline's bootstrap
+standard deviation (``standard_deviation`` of b = min(m, BOOTSTRAP_ROWS) rows, scaled by sqrt(b / n)), m the
+baseline's rows, z the one-sided normal quantile at alpha / k (two-sided for a deviation), alpha the monitor's
+``FalseAlarmRate`` and k the number of constrained metrics (Bonferroni). So a threshold equal to the
+baseline's own value still pages unchanged data at most alpha of the time.
 """
 
 from __future__ import annotations
@@ -101,7 +108,7 @@ def compute(problem: ProblemType, labels: np.ndarray, scores: np.ndarray, thresh
 
 
 def statistics(
-    problem: ProblemType, labels: np.ndarray, scores: np.ndarray, threshold: float, seed: int = 0, draws: int = 30
+    problem: ProblemType, labels: np.ndarray, scores: np.ndarray, threshold: float, seed: int = 0, draws: int = 100
 ) -> ModelQualityStatistics:
     """Model Monitor's statistics file: each metric's value and (bootstrapped) standard deviation."""
     values = compute(problem, labels, scores, threshold)
@@ -145,33 +152,78 @@ def suggest(stats: ModelQualityStatistics, tolerance: float = TOLERANCE) -> Mode
     return ModelQualityConstraints(regression_constraints=out)
 
 
+def standard_error(value: MetricValue, baseline_rows: int, rows: int) -> float:
+    """The metric's standard error on ``rows`` rows, from the baseline's bootstrap standard deviation."""
+    if not value.standard_deviation or rows <= 0 or baseline_rows <= 0:
+        return 0.0
+    return value.standard_deviation * math.sqrt(min(baseline_rows, BOOTSTRAP_ROWS) / rows)
+
+
+def noise_band(value: MetricValue, baseline_rows: int, rows: int, z: float) -> float:
+    """How far a window of ``rows`` rows may fall from the baseline's metric by chance (z standard errors
+    of the difference of the window's and the baseline's estimates)."""
+    return z * math.hypot(
+        standard_error(value, baseline_rows, rows), standard_error(value, baseline_rows, baseline_rows)
+    )
+
+
 def check(
-    observed: dict[str, float], baseline: ModelQualityStatistics, constraints: ModelQualityConstraints
+    observed: dict[str, float],
+    baseline: ModelQualityStatistics,
+    constraints: ModelQualityConstraints,
+    rows: int | None = None,
+    false_alarm_rate: float = 0.01,
 ) -> list[Violation]:
+    """Violations of the window's metrics (``rows`` labelled rows; None: judged without a noise band)."""
+    from scipy.stats import norm
+
     violations = []
     base = baseline.metrics
+    k = max(len(constraints.constraints), 1)
     for name, c in constraints.constraints.items():
         value = observed.get(name)
         if value is None or math.isnan(value):
             continue
         reference = base[name].value if name in base else None
-        if c.comparison_operator.violated(value, c.threshold, reference):
-            if c.comparison_operator is ComparisonOperator.DeviationGreaterThanThreshold:
-                text = (
-                    f"Metric {name} with {value:.4g} deviates from the baseline's {reference or 0.0:.4g} "
-                    f"by more than {c.threshold:g}"
-                )
-            else:
-                text = f"Metric {name} with {value:.4g} was {c.comparison_operator.value} {c.threshold:.4g}"
-            violations.append(
-                Violation(
-                    monitoring_type=KIND,
-                    constraint_check_type=c.comparison_operator.value,
-                    metric_name=name,
-                    baseline_value=reference,
-                    observed_value=value,
-                    threshold=c.threshold,
-                    description=text,
-                )
+        deviation = c.comparison_operator is ComparisonOperator.DeviationGreaterThanThreshold
+        z = float(norm.isf(false_alarm_rate / (2 * k if deviation else k)))
+        band = noise_band(base[name], baseline.dataset.item_count, rows, z) if name in base and rows else 0.0
+        op = c.comparison_operator
+        if op is ComparisonOperator.LessThanThreshold:
+            violated = value < c.threshold - band
+        elif op is ComparisonOperator.LessThanOrEqualToThreshold:
+            violated = value <= c.threshold - band
+        elif op is ComparisonOperator.GreaterThanThreshold:
+            violated = value > c.threshold + band
+        elif op is ComparisonOperator.GreaterThanOrEqualToThreshold:
+            violated = value >= c.threshold + band
+        else:
+            violated = reference is not None and abs(value - reference) > c.threshold + band
+        if not violated:
+            continue
+        noise = f" (noise band {band:.3g} at {rows} rows)" if rows else ""
+        if deviation:
+            text = (
+                f"Metric {name} with {value:.4g} deviates from the baseline's {reference or 0.0:.4g} "
+                f"by more than {c.threshold:g}{noise}"
             )
+        else:
+            text = (
+                f"Metric {name} with {value:.4g} was {op.value} {c.threshold:.4g}{noise}; baseline {reference:.4g}"
+                if reference is not None
+                else f"Metric {name} with {value:.4g} was {op.value} {c.threshold:.4g}{noise}"
+            )
+        violations.append(
+            Violation(
+                monitoring_type=KIND,
+                constraint_check_type=op.value,
+                metric_name=name,
+                baseline_value=reference,
+                observed_value=value,
+                threshold=c.threshold,
+                noise_band=band if rows else None,
+                window_rows=rows,
+                description=text,
+            )
+        )
     return violations

@@ -1,20 +1,36 @@
 """The model a monitor explains or scores: a ``predict`` over encoded rows and, for tree models, exact
 per-feature contributions (xgboost's TreeSHAP). Loaded from a model.tar.gz the way the serving contract
-does (the xgboost algorithm's ``xgboost-model``, never a pickle)."""
+does, never from a pickle: the xgboost algorithm's ``xgboost-model``, or the linear-learner's
+``model.json`` + ``model.npz``, scored by that algorithm's own ``linear_learner_model`` (loaded from its
+folder, so the monitors score exactly what the endpoint serves) and explained by the model-agnostic
+permutation estimator. An archive of any other algorithm is refused with ``UnknownModelFormat``; a
+baseline is then made without the model and says so."""
 
 from __future__ import annotations
 
+import importlib.util
 import io
+import json
+import sys
 import tarfile
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from types import ModuleType
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from mlops.core.errors import ValidationError
 
 XGBOOST_MODEL_FILE = "xgboost-model"
+LINEAR_LEARNER_FORMAT = "mlops-linear-learner"  # model.json's "format"
+LINEAR_LEARNER_FOLDER = "linear-learner"
+LINEAR_LEARNER_MODULE = "linear_learner_model"
+
+
+class UnknownModelFormat(ValidationError):
+    """A model archive no monitor can score: neither an xgboost nor a linear-learner model."""
 
 
 @runtime_checkable
@@ -84,19 +100,78 @@ class FunctionModel:
         return np.asarray(self._predict(np.asarray(X, dtype=np.float32)))
 
 
-def load_model_bytes(data: bytes, where: str) -> MonitoredModel:
-    """A model from a model.tar.gz (or a bare xgboost model file)."""
+class LinearLearnerModel:
+    """A linear-learner model, scored by the algorithm's own code: P(positive) for a binary classifier
+    (its raw margin with hinge loss), class probabilities for multiclass, the value for a regressor."""
+
+    method = "permutation_shap"
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return np.asarray(self.model.scores(np.asarray(X, dtype=np.float32)), dtype=np.float64)
+
+
+def _algorithm_module(folder: Path, module: str) -> ModuleType:
+    """An algorithm's own module, loaded from its folder under a name of ours (it never shadows another)."""
+    name = f"mlops_algorithm_{folder.name.replace('-', '_')}_{module}"
+    if name in sys.modules:
+        return sys.modules[name]
+    path = folder / f"{module}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None or not path.is_file():
+        raise ValidationError("algorithms", f"{path} is missing: the linear-learner model cannot be scored")
+    loaded = importlib.util.module_from_spec(spec)
+    sys.modules[name] = loaded
+    spec.loader.exec_module(loaded)
+    return loaded
+
+
+def _linear_learner(tar: tarfile.TarFile, where: str, algorithms_dir: Path | None) -> LinearLearnerModel:
+    if algorithms_dir is None:
+        raise ValidationError(where, "a linear-learner model is scored by its algorithm's code: give its folder")
+    module = _algorithm_module(algorithms_dir / LINEAR_LEARNER_FOLDER, LINEAR_LEARNER_MODULE)
+    with tempfile.TemporaryDirectory(prefix="mlops-model-") as tmp:
+        for member in tar.getmembers():
+            if member.isfile() and Path(member.name).name in ("model.json", "model.npz"):
+                handle = tar.extractfile(member)
+                assert handle is not None
+                (Path(tmp) / Path(member.name).name).write_bytes(handle.read())
+        try:
+            return LinearLearnerModel(module.load(Path(tmp)))
+        except Exception as e:  # the algorithm's own AlgorithmError and numpy's format errors
+            raise ValidationError(where, f"not a readable linear-learner model: {e}") from None
+
+
+def _is_linear_learner(tar: tarfile.TarFile) -> bool:
+    member = next((m for m in tar.getmembers() if Path(m.name).name == "model.json" and m.isfile()), None)
+    if member is None:
+        return False
+    handle = tar.extractfile(member)
+    try:
+        return bool(handle and json.loads(handle.read()).get("format") == LINEAR_LEARNER_FORMAT)
+    except (ValueError, AttributeError):
+        return False
+
+
+def load_model_bytes(data: bytes, where: str, algorithms_dir: Path | None = None) -> MonitoredModel:
+    """A model from a model.tar.gz (or a bare xgboost model file). ``algorithms_dir``: the algorithm
+    folders, whose code scores a linear-learner model."""
     if data[:2] == b"\x1f\x8b":
         try:
             with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
                 names = tar.getnames()
                 member = next((m for m in tar.getmembers() if Path(m.name).name == XGBOOST_MODEL_FILE), None)
                 if member is None:
-                    raise ValidationError(
+                    if _is_linear_learner(tar):
+                        return _linear_learner(tar, where, algorithms_dir)
+                    raise UnknownModelFormat(
                         where,
-                        f"no {XGBOOST_MODEL_FILE} in the archive (holds {', '.join(names[:10]) or 'nothing'}); "
-                        "the attribution monitor explains xgboost models exactly, and other models through "
-                        "a Python predict function (FunctionModel)",
+                        f"neither an xgboost model ({XGBOOST_MODEL_FILE}) nor a linear-learner model (model.json) "
+                        f"in the archive (holds {', '.join(names[:10]) or 'nothing'}); the monitors score and "
+                        "explain the built-in algorithms' models, and any other through a Python predict "
+                        "function (FunctionModel)",
                     )
                 handle = tar.extractfile(member)
                 assert handle is not None
@@ -109,10 +184,10 @@ def load_model_bytes(data: bytes, where: str) -> MonitoredModel:
         raise ValidationError(where, f"not an xgboost model: {str(e).splitlines()[0][:200]}") from None
 
 
-def load_model(path: Path) -> MonitoredModel:
+def load_model(path: Path, algorithms_dir: Path | None = None) -> MonitoredModel:
     if not path.is_file():
         raise ValidationError("--model", f"{path} is not a file")
-    return load_model_bytes(path.read_bytes(), str(path))
+    return load_model_bytes(path.read_bytes(), str(path), algorithms_dir)
 
 
 def positive_scores(scores: np.ndarray) -> np.ndarray:

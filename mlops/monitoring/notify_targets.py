@@ -3,13 +3,18 @@
 Secrets (webhook URLs, PagerDuty routing keys) never sit in the file: it names the environment variables
 that hold them, and a key that looks like a secret written in place is refused::
 
-    retry: {attempts: 4, backoff_seconds: 1.0}
+    retry: {attempts: 4, backoff_seconds: 1.0, give_up_after: 5}
     targets:
       oncall:
         - {type: pagerduty, routing_key_env: PAGERDUTY_ROUTING_KEY}
         - {type: slack, url_env: SLACK_WEBHOOK_URL, min_severity: warning}
       data-team:
         - {type: webhook, url_env: MLOPS_ALERT_WEBHOOK_URL}
+
+``attempts`` HTTP tries per alert and channel in one run, with exponential backoff (network errors, 5xx,
+408 and 429); what still fails waits in the outbox for the next run. A receiver that refuses an alert
+(any other 4xx) or a channel whose secret is missing fails permanently: that outbox entry is dropped
+after ``give_up_after`` runs tried it, and the reason is logged.
 
 Payloads: the generic webhook gets the Alert record as JSON; Slack its incoming-webhook ``text`` and
 ``blocks``; PagerDuty an Events API v2 event (``routing_key``, ``event_action``, ``dedup_key``,
@@ -79,11 +84,18 @@ class Channel:
         )
 
 
+def permanent_failure(status: int) -> bool:
+    """An HTTP answer that sending the same alert again cannot change (4xx but 408 Request Timeout and
+    429 Too Many Requests)."""
+    return 400 <= status < 500 and status not in (408, 429)
+
+
 @dataclass(frozen=True)
 class AlertingConfig:
     targets: dict[str, tuple[Channel, ...]] = field(default_factory=dict)
     attempts: int = 3
     backoff_seconds: float = 1.0
+    give_up_after: int = 5  # runs that tried an alert a receiver refuses, before it leaves the outbox
 
     def channels(self, names: tuple[str, ...]) -> list[Channel]:
         unknown = [n for n in names if n not in self.targets]
@@ -137,15 +149,25 @@ def parse_alerting(document: Any, where: str) -> AlertingConfig:
     if not isinstance(document, dict) or not isinstance(document.get("targets", {}), dict):
         raise ValidationError(where, "expected a mapping with targets: {name: [channels]}")
     retry = document.get("retry") or {}
+    if not isinstance(retry, dict):
+        raise ValidationError(where, "retry: expected a mapping {attempts, backoff_seconds, give_up_after}")
+    unknown = sorted(set(retry) - {"attempts", "backoff_seconds", "give_up_after"})
+    if unknown:
+        raise ValidationError(where, f"retry: unknown key(s) {', '.join(map(str, unknown))}; known: attempts, "
+                              "backoff_seconds, give_up_after")  # fmt: skip
     targets = {}
     for name, items in (document.get("targets") or {}).items():
         items = items if isinstance(items, list) else [items]
         targets[str(name)] = tuple(_channel(str(name), item, where) for item in items)
-    return AlertingConfig(
-        targets=targets,
-        attempts=max(1, int(retry.get("attempts", 3))),
-        backoff_seconds=max(0.0, float(retry.get("backoff_seconds", 1.0))),
-    )
+    try:
+        return AlertingConfig(
+            targets=targets,
+            attempts=max(1, int(retry.get("attempts", 3))),
+            backoff_seconds=max(0.0, float(retry.get("backoff_seconds", 1.0))),
+            give_up_after=max(1, int(retry.get("give_up_after", 5))),
+        )
+    except (TypeError, ValueError) as e:
+        raise ValidationError(where, f"retry: {e}") from None
 
 
 def load_alerting(path: Path) -> AlertingConfig:

@@ -1,7 +1,8 @@
-"""Whether a run should start retraining: a violation of a monitor whose schedule entry says
-``Retrain: true``, and no retraining started for the endpoint within the cooldown (so one incident does
-not start a retraining storm). The state file remembers the last trigger and the violation that
-started it. An Airflow task turns a positive decision into an Asset event."""
+"""Whether a run asks for retraining: a violation of a monitor whose schedule entry says ``Retrain: true``,
+and no retraining requested for the endpoint within the cooldown (so one incident does not start a
+retraining storm). A positive decision is a request, recorded in the endpoint's state file (which also
+remembers the violation behind it); nothing is started here: the monitoring DAG's task turns the request
+into the Asset event that starts the training pipeline, while ``mlops monitor run`` only records it."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from pathlib import Path
 from pydantic import ValidationError as PydanticValidationError
 
 from mlops.core.clock import utcnow
-from mlops.core.files import write_atomic
+from mlops.core.files import path_under, write_atomic
+from mlops.core.ids import check_name
 from mlops.core.monitoring import MonitoringRun, MonitoringSchedule, RetrainDecision, Violation
 
 log = logging.getLogger(__name__)
@@ -39,7 +41,7 @@ def decide(
         until = last_trigger + cooldown
         return RetrainDecision(
             Retrain=False,
-            Reason=f"{len(found)} violation(s) ask for retraining, but retraining started at "
+            Reason=f"{len(found)} violation(s) ask for retraining, but retraining was requested at "
             f"{last_trigger.isoformat()} and the cooldown lasts until {until.isoformat()}",
             Candidates=found,
             LastTriggerTime=last_trigger,
@@ -48,7 +50,7 @@ def decide(
     first = found[0]
     return RetrainDecision(
         Retrain=True,
-        Reason=f"retraining started by {first.key}: {first.description}",
+        Reason=f"retraining requested by {first.key}: {first.description}",
         TriggeringViolation=first,
         Candidates=found,
         LastTriggerTime=now,
@@ -63,7 +65,8 @@ class RetrainState:
         self.folder = folder
 
     def path(self, endpoint: str) -> Path:
-        return self.folder / f"{endpoint}.json"
+        name = check_name("EndpointName", endpoint)
+        return path_under(self.folder, f"{name}.json", field="EndpointName")
 
     def last(self, endpoint: str) -> RetrainDecision | None:
         path = self.path(endpoint)
@@ -92,5 +95,6 @@ def decide_for_run(
         now or utcnow(),
     )
     if decision.Retrain:
+        decision = decision.model_copy(update={"RequestUri": str(state.path(run.EndpointName))})
         state.record(run.EndpointName, decision)
     return decision

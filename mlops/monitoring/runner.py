@@ -92,6 +92,14 @@ def _skipped(kind: MonitoringType, reason: str, rows: int = 0) -> MonitorResult:
     return MonitorResult(MonitoringType=kind, MonitoringExecutionStatus=Status.Skipped, FailureReason=reason, Rows=rows)
 
 
+def too_small(kind: MonitoringType, rows: int, spec: MonitorSpec, default: int) -> MonitorResult | None:
+    """The skipped result of a window too small for the monitor to judge at its false-alarm rate."""
+    needed = spec.MinRows or default
+    if rows >= needed:
+        return None
+    return _skipped(kind, f"window of {rows} rows is too small to judge (needs >= {needed})", rows)
+
+
 def _write_json(path: Path, document: object) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=2, default=str) + "\n")
@@ -101,8 +109,15 @@ class DataQualityMonitor:
     kind = MonitoringType.DataQuality
 
     def run(self, window: WindowData, ctx: RunContext) -> MonitorResult:
+        small = too_small(self.kind, window.rows, ctx.spec, data_quality.MIN_ROWS)
+        if small is not None:
+            return small
         violations, stats = data_quality.check(
-            window.features, ctx.baseline.statistics, ctx.baseline.constraints, window.unparsable
+            window.features,
+            ctx.baseline.statistics,
+            ctx.baseline.constraints,
+            window.unparsable,
+            false_alarm_rate=ctx.spec.FalseAlarmRate,
         )
         if ctx.out_dir is not None:
             _write_json(
@@ -116,8 +131,11 @@ class DataDriftMonitor:
     kind = MonitoringType.DataDrift
 
     def run(self, window: WindowData, ctx: RunContext) -> MonitorResult:
+        small = too_small(self.kind, window.rows, ctx.spec, drift.MIN_ROWS)
+        if small is not None:
+            return small
         violations, metrics, drifts = drift.drift_check(ctx.baseline.features, window.features, ctx.spec)
-        notes = [f"{d.column}: {d.method_display} {d.score:.4g} (threshold {d.threshold:g})" for d in drifts]
+        notes = [f"{d.column}: {d.method_display} {d.score:.4g} (threshold {d.threshold:.3g})" for d in drifts]
         return _result(self.kind, violations, metrics, window.rows, notes=notes)
 
 
@@ -145,7 +163,13 @@ class ModelQualityMonitor:
         metrics = model_quality.compute(
             base.manifest.problem_type, window.labels[known], scores[known], ctx.probability_threshold
         )
-        violations = model_quality.check(metrics, base.model_quality_statistics, base.model_quality_constraints)
+        violations = model_quality.check(
+            metrics,
+            base.model_quality_statistics,
+            base.model_quality_constraints,
+            rows=labeled,
+            false_alarm_rate=ctx.spec.FalseAlarmRate,
+        )
         metrics["labeled_rows"] = float(labeled)
         return _result(self.kind, violations, metrics, labeled)
 
@@ -157,6 +181,9 @@ class BiasMonitor:
         config = ctx.bias_config
         if config is None:
             raise ValidationError("bias", "the bias monitor needs a facet (--facet)")
+        small = too_small(self.kind, window.rows, ctx.spec, bias.MIN_ROWS)
+        if small is not None:
+            return small
         bias.facet_groups(window.features, config)  # a missing facet column fails here, with its message
         encoding = ctx.baseline.manifest.Encoding
         notes = []
@@ -168,7 +195,9 @@ class BiasMonitor:
         analysis, noise, found = bias.analyse(
             window.features, out, config, encoding, tolerances=None, seed=ctx.seed, draws=bias.BOOTSTRAP
         )
-        violations, metrics = bias.check(reference, analysis, noise, config.Facet)
+        violations, metrics = bias.check(
+            reference, analysis, noise, config.Facet, ctx.spec.FalseAlarmRate, rows=window.rows
+        )
         if ctx.out_dir is not None:
             _write_json(ctx.out_dir / "bias" / "analysis.json", analysis.model_dump(mode="json", exclude_none=True))
         return _result(self.kind, violations, metrics, window.rows, notes=notes + found)
@@ -182,6 +211,9 @@ class AttributionMonitor:
             return _skipped(self.kind, "the baseline has no attributions (make it with --model)")
         if ctx.model is None:
             return _skipped(self.kind, "no model to explain (the endpoint's model could not be loaded)")
+        small = too_small(self.kind, window.rows, ctx.spec, attribution.MIN_ROWS)
+        if small is not None:
+            return small
         rng = np.random.default_rng(ctx.seed)
         values, expected, explained = attribution.attributions(
             ctx.model, window.features, ctx.baseline.manifest.Encoding, rng, background=ctx.baseline.features
@@ -278,35 +310,36 @@ def run_monitors(
         status = Status.Failed
     else:
         status = Status.Completed
-    report_uri = violations_uri = None
+    violations_uri = None
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         violations_path = out_dir / "violations.json"
         _write_json(violations_path, {"violations": [v.model_dump(mode="json", exclude_none=True) for v in violations]})
         violations_uri = str(violations_path)
-        if html:
-            report_uri = _report(out_dir, window, baseline, monitors, results, seed)
     failures = "; ".join(f"{r.MonitoringType.value}: {r.FailureReason}" for r in failed) or None
-    return MonitoringRun(
+    run = MonitoringRun(
         **common,
         EndTime=utcnow(),
         MonitoringExecutionStatus=status,
         FailureReason=failures,
         Monitors=tuple(results),
-        ReportUri=report_uri,
         ViolationsUri=violations_uri,
     )
+    if out_dir is not None and html:
+        run = run.model_copy(update={"ReportUri": _report(out_dir, run, window, baseline, monitors, seed)})
+    return run
 
 
 def _report(
     out_dir: Path,
+    run: MonitoringRun,
     window: WindowData,
     baseline: Baseline,
     monitors: Sequence[MonitorSpec],
-    results: list[MonitorResult],
     seed: int,
 ) -> str | None:
-    from mlops.monitoring.report import write_report
+    """The run's HTML page, with evidently's report as one section (its failure is noted on the page)."""
+    from mlops.monitoring.report import evidently_html, write_report
 
     spec = next((m for m in monitors if m.MonitoringType is MonitoringType.DataDrift), None)
     problem = baseline.manifest.problem_type
@@ -318,10 +351,9 @@ def _report(
                 (baseline.labels, _predicted(ref_scores, problem, baseline.manifest.ProbabilityThreshold)),
                 (window.labels, _predicted(window.scores, problem, baseline.manifest.ProbabilityThreshold)),
             )
-    path = out_dir / "report.html"
+    embedded: str | None = None
     try:
-        write_report(
-            path,
+        embedded, shown = evidently_html(
             baseline.features,
             window.features,
             spec,
@@ -330,10 +362,18 @@ def _report(
             outcomes[1] if outcomes else None,
             seed=seed,
         )
-    except Exception:  # the report is a view: its failure is logged, the run's findings stand
-        log.error("evidently's report could not be written:\n%s", traceback.format_exc())
+        note = (
+            f"evidently's own report over {shown} of the window's {window.rows} rows and the baseline's "
+            f"{len(baseline.features)} reference rows, with the drift monitor's methods and thresholds"
+        )
+    except Exception as e:  # the report is a view: its failure is noted, the run's findings stand
+        log.error("evidently's report could not be rendered:\n%s", traceback.format_exc())
+        note = f"evidently's report could not be rendered: {type(e).__name__}: {e}"
+    try:
+        return str(write_report(out_dir / "report.html", run, embedded, note))
+    except OSError:
+        log.error("the report could not be written:\n%s", traceback.format_exc())
         return None
-    return str(path)
 
 
 def _predicted(scores: np.ndarray, problem: ProblemType, threshold: float) -> np.ndarray:

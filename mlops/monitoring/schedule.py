@@ -26,7 +26,7 @@ import yaml
 from pydantic import ValidationError as PydanticValidationError
 
 from mlops.core.errors import ConflictError, ValidationError
-from mlops.core.files import write_atomic
+from mlops.core.files import path_under, write_atomic
 from mlops.core.ids import check_name
 from mlops.core.monitoring import MonitoringSchedule
 
@@ -127,6 +127,7 @@ def dump_schedule(schedule: MonitoringSchedule) -> str:
 
 def save_schedule(folder: Path, schedule: MonitoringSchedule) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{schedule.MonitoringScheduleName}.yaml"
+    name = check_name("MonitoringScheduleName", schedule.MonitoringScheduleName)
+    path = path_under(folder, f"{name}.yaml", field="MonitoringScheduleName")
     write_atomic(path, dump_schedule(schedule))
     return path

@@ -1,20 +1,17 @@
 """Running a suite on a table with great-expectations, and turning its result into our typed outcomes
-plus great-expectations' own HTML rendering of the validation result (the page Data Docs shows)."""
+(the HTML page is rendered from those by ``report.py``)."""
 
 from __future__ import annotations
 
-import html as html_lib
-import importlib
 import json
 import math
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import pandas as pd
 
-from mlops.core.datasets import DataValidationResult, ExpectationOutcome
+from mlops.core.datasets import ExpectationOutcome
 from mlops.quality.context import ephemeral_context
 from mlops.quality.suite import build_suite
 
@@ -25,10 +22,9 @@ SAMPLE = 10  # unexpected values and row indices kept per expectation in our rec
 class GateRun:
     success: bool
     outcomes: tuple[ExpectationOutcome, ...]
-    html: str
 
 
-def run_suite(frame: pd.DataFrame, suite_data: dict[str, Any], run_name: str) -> GateRun:
+def run_suite(frame: pd.DataFrame, suite_data: dict[str, Any]) -> GateRun:
     context = ephemeral_context()
     suite = build_suite(suite_data)
     batch_definition = (
@@ -39,16 +35,7 @@ def run_suite(frame: pd.DataFrame, suite_data: dict[str, Any], run_name: str) ->
     batch = batch_definition.get_batch(batch_parameters={"dataframe": frame.reset_index(drop=True)})
     result = batch.validate(suite, result_format={"result_format": "COMPLETE", "partial_unexpected_count": SAMPLE})
     outcomes = tuple(_outcome(r) for r in result.results)
-    return GateRun(bool(result.success), outcomes, _render(result, run_name))
-
-
-def _render(result: Any, run_name: str) -> str:
-    from great_expectations.core.run_identifier import RunIdentifier
-
-    renderer: Any = importlib.import_module("great_expectations.render.renderer").ValidationResultsPageRenderer
-    view: Any = importlib.import_module("great_expectations.render.view").DefaultJinjaPageView
-    result.meta["run_id"] = RunIdentifier(run_name=run_name, run_time=datetime.now().astimezone())
-    return str(view().render(renderer().render(result)))
+    return GateRun(bool(result.success), outcomes)
 
 
 def _text(value: Any) -> str:
@@ -120,47 +107,3 @@ def _outcome(r: Any) -> ExpectationOutcome:
         ObservedValue=None if observed is None else _text(observed),
         Error=_errors(r.exception_info),
     )
-
-
-def with_summary(html: str, result: DataValidationResult) -> str:
-    """great-expectations' page with our verdict on top: it stays readable offline, where the page's
-    stylesheets (loaded from the web) are missing."""
-    esc = html_lib.escape
-    verdict = "PASSED" if result.Success else "FAILED"
-    colour = "#1a7f37" if result.Success else "#cf222e"
-    rows = []
-    for change in result.SchemaChanges:
-        rows.append(f"<tr><td>schema</td><td>{esc(change)}</td><td></td><td></td></tr>")
-    for o in result.failed:
-        count = f"{o.UnexpectedCount} ({o.UnexpectedPercent or 0:.2g}%)" if o.UnexpectedCount else ""
-        sample = ", ".join(o.UnexpectedValues[:10])
-        if o.UnexpectedRows:
-            sample += f" at rows {', '.join(str(r) for r in o.UnexpectedRows[:10])}"
-        if not sample and o.ObservedValue:
-            sample = f"observed {o.ObservedValue[:300]}"
-        if o.Error:
-            sample += f" (error: {o.Error[:300]})"
-        rows.append(
-            f"<tr><td><code>{esc(o.ExpectationType)}</code></td><td>{esc(o.Description)}</td>"
-            f"<td>{esc(count)}</td><td>{esc(sample)}</td></tr>"
-        )
-    table = (
-        "<table border='1' cellpadding='4' style='border-collapse:collapse;font-size:13px'>"
-        "<tr><th>expectation</th><th>what</th><th>unexpected rows</th><th>sample</th></tr>" + "".join(rows) + "</table>"
-        if rows
-        else ""
-    )
-    summary = (
-        "<section id='mlops-summary' style='font-family:sans-serif;margin:16px;padding:12px;"
-        f"border:2px solid {colour}'><h2 style='color:{colour};margin-top:0'>{verdict}: "
-        f"{esc(result.DatasetName)} version {result.VersionNumber} ({esc(result.DatasetVersion[:12])})</h2>"
-        f"<p>Suite <b>{esc(result.SuiteName)}</b>: {result.SuccessfulExpectations} of "
-        f"{result.EvaluatedExpectations} expectations met.</p>{table}"
-        "<p style='color:#666'>great-expectations' own rendering of the validation result follows.</p></section>"
-        "<style>.modal{display:none}</style>"
-    )
-    start = html.find("<body")
-    if start < 0:
-        return summary + html
-    end = html.index(">", start) + 1
-    return html[:end] + summary + html[end:]

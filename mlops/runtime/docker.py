@@ -2,7 +2,8 @@
 
 The job's own /opt/ml folder (staged by the per-job supervisor exactly as for the local process
 runtime) is bound to /opt/ml in the container, so config files, channels (Pipe mode FIFOs included),
-the model and the failure file cross the boundary as plain files. ResourceConfig's Cpus and MemoryMiB
+the model and the failure file cross the boundary as plain files; its input/data folder is bound
+again, read-only, over /opt/ml/input/data. ResourceConfig's Cpus and MemoryMiB
 become the container's CPU quota and memory limit (no swap), EnableNetworkIsolation gives it no
 network at all, and the job's Environment is its whole environment (the host's is not inherited).
 Stopping sends SIGTERM (to ``train`` itself: the engine's init is PID 1) and SIGKILL after the grace
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlops.algorithms.catalog import AlgorithmCatalog
-from mlops.contract.failure import write_failure
+from mlops.contract.failure import FailureFileError, write_failure
 from mlops.contract.layout import Layout
 from mlops.core.training import TrainingJob, TrainingJobRequest, TrainingJobStatus
 from mlops.runtime.docker_engine import LABEL_JOB, connect, image_for
@@ -37,6 +38,7 @@ __all__ = ["DockerModelServerRuntime", "DockerRuntime", "DockerTrainingProcess",
 
 LABEL_JOB_FOLDER = "mlops.training-job-folder"
 CONTAINER_ROOT = "/opt/ml"
+CONTAINER_LAYOUT = Layout(Path(CONTAINER_ROOT))
 # Exit codes a shell or the engine's init gives when the command itself could not be run.
 NOT_RUNNABLE = {126: "is not executable", 127: "was not found on the image's PATH"}
 
@@ -66,15 +68,17 @@ class DockerTrainingProcess:
         except Exception as e:
             lost = f"InternalServerError: lost track of container {self.container.short_id} of image {self.image}: {e}"
         finally:
-            if not self.layout.failure_file.exists():
-                if lost:
-                    write_failure(self.layout, lost)
-                elif code in NOT_RUNNABLE:
-                    write_failure(
-                        self.layout,
-                        f"ClientError: image {self.image} does not follow the SageMaker container contract: "
-                        f"its `train` command {NOT_RUNNABLE[code]} (exit {code})",
-                    )
+            # whatever the container left at the failure file's name, the supervisor judges it
+            with contextlib.suppress(FailureFileError, OSError):
+                if not os.path.lexists(self.layout.failure_file):
+                    if lost:
+                        write_failure(self.layout, lost)
+                    elif code in NOT_RUNNABLE:
+                        write_failure(
+                            self.layout,
+                            f"ClientError: image {self.image} does not follow the SageMaker container contract: "
+                            f"its `train` command {NOT_RUNNABLE[code]} (exit {code})",
+                        )
             self._code = code
             self._done.set()
 
@@ -143,7 +147,12 @@ def start_container(
         "detach": True,
         "init": True,
         "environment": container_environment(request),
-        "volumes": {str(layout.root.resolve()): {"bind": CONTAINER_ROOT, "mode": "rw"}},
+        "volumes": {
+            str(layout.root.resolve()): {"bind": CONTAINER_ROOT, "mode": "rw"},
+            # the channels (files and Pipe mode FIFOs) are read-only: the container can neither change a
+            # dataset version's data nor put anything in place of the next FIFO the supervisor opens
+            str(layout.data_dir.resolve()): {"bind": str(CONTAINER_LAYOUT.data_dir), "mode": "ro"},
+        },
         "network_mode": "none" if request.EnableNetworkIsolation else "bridge",
         "labels": {LABEL_JOB: request.TrainingJobName, LABEL_JOB_FOLDER: str(layout.root.parent.parent)},
         "name": f"mlops-train-{request.TrainingJobName[:40]}-{uuid.uuid4().hex[:6]}",

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlops.algorithms.catalog import AlgorithmCatalog
+from mlops.core.files import PRIVATE_FOLDER_MODE, private_opener
 from mlops.runtime.docker_engine import LABEL_SERVER, connect, default_image, find_image
 from mlops.runtime.health import STARTUP_TIMEOUT_SECONDS, ServerStartError, tail, wait_until_healthy
 from mlops.runtime.interface import ModelServer
@@ -48,7 +49,7 @@ class DockerModelServerRuntime:
         return default_image(algorithm)
 
     def start_server(
-        self, algorithm: str, model_data: str, model_sha256: str | None, environment: dict[str, str] | None = None
+        self, algorithm: str, model_data: str, model_sha256: str, environment: dict[str, str] | None = None
     ) -> ModelServer:
         image = self.image_of(algorithm)
         client = connect()
@@ -56,7 +57,7 @@ class DockerModelServerRuntime:
             image_id = str(find_image(client, image).id)
             instance_id = f"{image.rsplit('/', 1)[-1].split(':', 1)[0]}-{uuid.uuid4().hex[:8]}"
             folder = (self.servers_dir / instance_id).resolve()
-            folder.mkdir(parents=True)
+            folder.mkdir(PRIVATE_FOLDER_MODE, parents=True)  # the model inside is bound into the container
             try:
                 layout = fetch_model(model_data, model_sha256, folder)
                 return self._run(client, image, image_id, instance_id, layout.model_dir, environment)
@@ -145,7 +146,9 @@ class DockerModelServerRuntime:
                 with contextlib.suppress(Exception):
                     container.stop(timeout=STOP_GRACE_SECONDS)
                 with contextlib.suppress(Exception):
-                    (folder / "server.log").write_bytes(container.logs())
+                    logs = container.logs()
+                    with open(folder / "server.log", "wb", opener=private_opener) as log:
+                        log.write(logs)
                 _remove(container)
             except NotFound:
                 pass

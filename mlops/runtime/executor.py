@@ -14,6 +14,7 @@ from typing import Protocol
 
 from mlops.contract.layout import ROOT_ENV, Layout
 from mlops.core.training import TrainingJobRequest
+from mlops.runtime.environment import process_environment
 
 
 class TrainingProcess(Protocol):
@@ -101,7 +102,8 @@ class LocalTrainingProcess:
 
 
 def training_environment(request: TrainingJobRequest, layout: Layout) -> dict[str, str]:
-    env = {**os.environ, **request.Environment, ROOT_ENV: str(layout.root), "PYTHONUNBUFFERED": "1"}
+    """The allow-listed launcher variables, the job's Environment, the contract root (environment.py)."""
+    env = process_environment(request.Environment, {ROOT_ENV: str(layout.root), "PYTHONUNBUFFERED": "1"})
     cpus = request.ResourceConfig.Cpus
     if cpus:
         env.setdefault("OMP_NUM_THREADS", str(max(1, int(cpus))))

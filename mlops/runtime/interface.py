@@ -46,10 +46,11 @@ class ModelServer:
 
 class ModelServerRuntime(Protocol):
     def start_server(
-        self, algorithm: str, model_data: str, model_sha256: str | None, environment: dict[str, str] | None = None
+        self, algorithm: str, model_data: str, model_sha256: str, environment: dict[str, str] | None = None
     ) -> ModelServer:
-        """Unpack the (sha256-checked) model into a fresh /opt/ml/model and start ``serve``; returns when
-        /ping answers 200, or raises with the server's log when it never does."""
+        """Fetch the model, refuse it unless its bytes have ``model_sha256`` (required: a model whose sha256
+        is unknown is never served), unpack those checked bytes into a fresh /opt/ml/model and start
+        ``serve``; returns when /ping answers 200, or raises with the server's log when it never does."""
         ...
 
     def stop_server(self, server: ModelServer) -> None: ...

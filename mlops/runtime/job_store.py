@@ -1,6 +1,8 @@
 """Job records on disk: one folder per job holding job.json (the DescribeTrainingJob record),
 the log, the metric history and the job's own /opt/ml tree. Writes are atomic renames, so a
-reader never sees half a record and a record survives the death of whoever launched the job."""
+reader never sees half a record and a record survives the death of whoever launched the job. Every path
+goes through ``folder``, which refuses a name outside SageMaker's rule or a folder resolving elsewhere.
+Job folders are made 0700 and the files in them 0600: nobody but their owner reads a job."""
 
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ from datetime import datetime
 from pathlib import Path
 
 from mlops.core.errors import ConflictError, NotFoundError
-from mlops.core.files import write_atomic
+from mlops.core.files import PRIVATE_FOLDER_MODE, path_under, private_opener, write_atomic
+from mlops.core.ids import check_name
 from mlops.core.training import MetricData, TrainingJob, TrainingJobRequest
 
 
@@ -18,7 +21,8 @@ class JobStore:
         self.root = root.resolve()  # processes started elsewhere (cwd of an algorithm) must find it
 
     def folder(self, name: str) -> Path:
-        return self.root / name
+        """The job's folder: the name is checked (SageMaker's rule) and must stay in the store."""
+        return path_under(self.root, check_name("TrainingJobName", name), field="TrainingJobName")
 
     def contract_root(self, name: str) -> Path:
         return self.folder(name) / "opt" / "ml"
@@ -31,9 +35,9 @@ class JobStore:
 
     def reserve(self, request: TrainingJobRequest) -> Path:
         folder = self.folder(request.TrainingJobName)
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(PRIVATE_FOLDER_MODE, parents=True, exist_ok=True)
         try:
-            folder.mkdir()
+            folder.mkdir(PRIVATE_FOLDER_MODE)  # what a job holds (data, model, log, record) is its owner's
         except FileExistsError:
             raise ConflictError(f"a training job named {request.TrainingJobName!r} already exists") from None
         write_atomic(folder / "request.json", request.model_dump_json(indent=2))
@@ -61,7 +65,7 @@ class JobStore:
         return sorted(p.parent.name for p in self.root.glob("*/job.json"))
 
     def append_metric(self, name: str, metric: MetricData) -> None:
-        with open(self.metrics_path(name), "a") as f:
+        with open(self.metrics_path(name), "a", opener=private_opener) as f:
             f.write(metric.model_dump_json() + "\n")
 
     def metrics(self, name: str) -> list[MetricData]:

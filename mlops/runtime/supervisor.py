@@ -19,10 +19,11 @@ import threading
 import time
 from pathlib import Path
 
-from mlops.contract.failure import FAILURE_REASON_LIMIT
+from mlops.contract.failure import FailureFileError, read_failure
 from mlops.contract.layout import Layout
 from mlops.contract.metrics import step_of
 from mlops.core.clock import utcnow
+from mlops.core.files import PRIVATE_UMASK, private_opener
 from mlops.core.training import (
     MetricData,
     ModelArtifacts,
@@ -35,7 +36,8 @@ from mlops.core.training import (
 from mlops.runtime.executor import TrainingProcess, executor_for
 from mlops.runtime.job_store import JobStore
 from mlops.runtime.packing import pack_folder
-from mlops.store.interface import open_store, sha256_file
+from mlops.runtime.pipes import PipeChannel
+from mlops.store.interface import open_store, relative_key, sha256_file
 
 LAUNCH_FILE = "launch.json"
 
@@ -76,49 +78,35 @@ class Supervisor:
 
     # -- staging -----------------------------------------------------------------------------
     def stage_channels(self) -> list[threading.Thread]:
-        pipes: list[threading.Thread] = []
+        # every channel's keys are checked before anything is fetched: none may lead outside its folder
+        plans = []
         for channel in self.request.InputDataConfig:
             uri = channel.DataSource.S3DataSource.S3Uri
             store = open_store(uri)
-            objects = store.list(uri)
             mode = channel.InputMode or self.request.AlgorithmSpecification.TrainingInputMode
             staging = (
                 self.layout.channel_dir(channel.ChannelName)
                 if mode is TrainingInputMode.File
                 else (self.folder / "staging" / channel.ChannelName)
             )
+            targets = [(obj, staging.joinpath(*relative_key(obj, uri).parts)) for obj in store.list(uri)]
+            plans.append((channel.ChannelName, mode, store, staging, targets))
+        pipes: list[threading.Thread] = []
+        for name, mode, store, staging, targets in plans:
             staging.mkdir(parents=True, exist_ok=True)
-            files: list[Path] = []
-            base = uri.rstrip("/")
-            for obj in objects:
-                relative = obj[len(base) :].lstrip("/") if obj != base else Path(obj).name
-                relative = relative or Path(obj).name
-                files.append(store.get_file(obj, staging / relative))
+            files = [store.get_file(obj, target) for obj, target in targets]
             if mode is TrainingInputMode.Pipe:
-                pipes.append(self._start_pipe(channel.ChannelName, files))
+                pipes.append(self._start_pipe(name, files))
         return pipes
 
     def _start_pipe(self, channel: str, files: list[Path]) -> threading.Thread:
-        os.mkfifo(self.layout.pipe_path(channel, 0))
+        """Feed ``<channel>_<epoch>`` FIFOs, never writing through what the algorithm put in their place."""
+        return PipeChannel(self.layout, channel, files, self.stop_requested, self.note).start()
 
-        def feed() -> None:
-            epoch = 0
-            while not self.stop_requested.is_set():
-                path = self.layout.pipe_path(channel, epoch)
-                try:
-                    with open(path, "wb") as fifo:  # blocks until the algorithm opens this epoch
-                        os.mkfifo(self.layout.pipe_path(channel, epoch + 1))
-                        for f in files:
-                            with open(f, "rb") as src:
-                                while block := src.read(1 << 20):
-                                    fifo.write(block)
-                except (BrokenPipeError, OSError):
-                    pass
-                epoch += 1
-
-        thread = threading.Thread(target=feed, name=f"pipe-{channel}", daemon=True)
-        thread.start()
-        return thread
+    def note(self, text: str) -> None:
+        """A line of the platform's own in the job's log."""
+        with open(self.store.log_path(self.name), "a", buffering=1, opener=private_opener) as log:
+            log.write(f"[mlops] {text}\n")
 
     def write_config(self) -> None:
         self.layout.create()
@@ -152,7 +140,7 @@ class Supervisor:
         self._final = final
 
         def pump() -> None:
-            with open(self.store.log_path(self.name), "a", buffering=1) as log:
+            with open(self.store.log_path(self.name), "a", buffering=1, opener=private_opener) as log:
                 for line in process.lines():
                     log.write(line if line.endswith("\n") else line + "\n")
                     for name, pattern in patterns:
@@ -218,7 +206,10 @@ class Supervisor:
         pump.join(timeout=10)
         self.process.cleanup()
         if stop_sent_at is not None:
-            self.upload_model(allow_empty=True)
+            try:
+                self.upload_model(allow_empty=True)
+            except Exception as e:  # a stopped job ends Stopped; what could not be kept is said in the log
+                self.note(f"the model saved before the stop was not uploaded: {e}")
             return self.finish_stopped(
                 SecondaryStatus.MaxRuntimeExceeded if timed_out else SecondaryStatus.Stopped,
                 "Training job stopped" if not timed_out else "MaxRuntimeInSeconds exceeded",
@@ -250,10 +241,12 @@ class Supervisor:
         return tuple(final[n] for n in sorted(final))
 
     def failure_reason(self, code: int) -> str:
-        if self.layout.failure_file.exists():
-            text = self.layout.failure_file.read_text(errors="replace").strip()
-            if text:
-                return text[:FAILURE_REASON_LIMIT]
+        try:
+            text = read_failure(self.layout)
+        except (FailureFileError, OSError) as e:
+            return f"AlgorithmError: {e}. The training process exited with status {code}; see the log"
+        if text:
+            return text
         if code < 0:
             try:
                 signame = signal.Signals(-code).name
@@ -268,17 +261,24 @@ class Supervisor:
 
     def upload_model(self, allow_empty: bool) -> None:
         model_dir = self.layout.model_dir
-        if allow_empty and not any(model_dir.glob("*")):
+        if allow_empty and not model_dir.is_symlink() and not any(model_dir.glob("*")):
             return
-        archive = pack_folder(model_dir, self.folder / "model.tar.gz")
+        # both packed before either is stored: pack_folder refuses a link where a folder should be
+        archive = pack_folder(model_dir, self.folder / "model.tar.gz", inside=self.layout.root)
+        output_data, extra = self.layout.output_data_dir, None
+        if output_data.is_symlink() or output_data.parent.is_symlink() or any(output_data.glob("*")):
+            try:
+                extra = pack_folder(output_data, self.folder / "output.tar.gz", inside=self.layout.root)
+            except BaseException:
+                archive.unlink()
+                raise
         digest = sha256_file(archive)
         output = self.request.OutputDataConfig.S3OutputPath
         store = open_store(output)
         uri = store.join(output, self.name, "output", "model.tar.gz")
         store.put_file(archive, uri)
         archive.unlink()
-        if any(self.layout.output_data_dir.glob("*")):
-            extra = pack_folder(self.layout.output_data_dir, self.folder / "output.tar.gz")
+        if extra is not None:
             store.put_file(extra, store.join(output, self.name, "output", "output.tar.gz"))
             extra.unlink()
         self.job = self.store.save(
@@ -316,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1:
         print("usage: python -m mlops.runtime.supervisor JOB_FOLDER", file=sys.stderr)
         return 2
+    os.umask(PRIVATE_UMASK)  # the job's logs, records, staged data and archives are its owner's alone
     return Supervisor(Path(args[0])).run()
 
 
@@ -324,7 +325,7 @@ def spawn_supervisor(job_folder: Path, extra_env: dict[str, str] | None = None) 
     import subprocess
 
     env = {**os.environ, **(extra_env or {})}
-    with open(job_folder / "supervisor.log", "ab") as log:
+    with open(job_folder / "supervisor.log", "ab", opener=private_opener) as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "mlops.runtime.supervisor", str(job_folder)],
             stdin=subprocess.DEVNULL,

@@ -30,12 +30,12 @@ from mlops.core.datasets import (
     SplitRatios,
 )
 from mlops.core.errors import ConflictError, ValidationError
-from mlops.core.files import write_atomic
+from mlops.core.files import path_under, write_atomic
 from mlops.core.ids import check_name
 from mlops.data import formats, splits
 from mlops.data.dataset_store import DatasetStore
 from mlops.settings import Settings
-from mlops.store.interface import open_store, sha256_file
+from mlops.store.interface import open_store, relative_key, sha256_file
 
 
 def dataset_store(settings: Settings) -> DatasetStore:
@@ -78,7 +78,9 @@ def _fetch(source: str, fmt: str | None, workdir: Path, s3_endpoint_url: str | N
         names = [u for u in uris if fmt or u.lower().endswith(formats.CSV_SUFFIXES + formats.PARQUET_SUFFIXES)]
         if not names:
             raise ValidationError("--source", f"{source}: no CSV or Parquet objects under this prefix")
-        files = [store.get_file(u, workdir / u[len(base) :]) for u in names]
+        # every key is checked before anything is fetched: none may lead outside the working folder
+        targets = [workdir.joinpath(*relative_key(u, base).parts) for u in names]
+        files = [store.get_file(u, target) for u, target in zip(names, targets, strict=True)]
         return formats.read_files(files, names, _one_format(names, fmt))
     path = Path(source.removeprefix("file://")).expanduser()
     if not path.exists():
@@ -178,7 +180,7 @@ def ingest(
             (tmp / "source").mkdir()
             kept = []
             for path, relative in zip(table.files, formats.relative_names(table.names), strict=True):
-                target = tmp / "source" / relative
+                target = path_under(tmp / "source", relative, field=f"source file {relative!r}")
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(path, target)
                 kept.append(relative)
@@ -360,8 +362,9 @@ def baseline(
 def validate(
     store: DatasetStore, name: str, version_ref: str | None = None, suite_path: Path | None = None
 ) -> DataValidationResult:
-    """Run the suite on a version; store the typed result and great-expectations' HTML report beside it."""
-    from mlops.quality.gate import run_suite, with_summary
+    """Run the suite on a version; store the typed result and its HTML report (self-contained) beside it."""
+    from mlops.quality.gate import run_suite
+    from mlops.quality.report import validation_page
     from mlops.quality.suite import read_suite, schema_changes, suite_sha256
 
     version = store.resolve(name, version_ref)
@@ -369,7 +372,7 @@ def validate(
     suite = read_suite(path)
     digest = suite_sha256(suite)
     validation_id = f"{timestamp_slug()}-{digest[:8]}"
-    run = run_suite(store.table(version), suite, f"{name} version {version.VersionNumber} ({version.short_version})")
+    run = run_suite(store.table(version), suite)
     changes = schema_changes(suite, version.Schema)
 
     def build(tmp: Path, final: Path) -> DataValidationResult:
@@ -390,7 +393,7 @@ def validate(
             ResultUri=str(final / "result.json"),
             CreationTime=utcnow(),
         )
-        (tmp / "report.html").write_text(with_summary(run.html, result))
+        (tmp / "report.html").write_text(validation_page(result))
         return result
 
     return store.add_validation(version, validation_id, build)

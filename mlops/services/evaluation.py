@@ -4,17 +4,20 @@ through POST /invocations in batches, and score the answers."""
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from sklearn import metrics as skm
 
+from mlops.contract.csv_format import read_csv
+from mlops.contract.errors import ChannelDataError
 from mlops.core.errors import ValidationError
 from mlops.core.training import TrainingJob, TrainingJobStatus
 from mlops.runtime.interface import ModelServerRuntime
+from mlops.services.label_first_csv import HEADERLESS, refuse_unless_label_first
 
 BATCH_ROWS = 500
 
@@ -78,14 +81,20 @@ def score_predictions(labels: np.ndarray, scores: list[object]) -> Evaluation:
 
 
 def invoke(url: str, body: bytes, content_type: str = "text/csv", accept: str = "application/json") -> bytes:
+    """POST /invocations; a refusal (4xx) is a ``ValidationError`` carrying the server's own message
+    ("each row needs 22 features; got 9")."""
+    target = url.rstrip("/") + "/invocations"
     request = urllib.request.Request(
-        url.rstrip("/") + "/invocations",
-        data=body,
-        method="POST",
-        headers={"Content-Type": content_type, "Accept": accept},
+        target, data=body, method="POST", headers={"Content-Type": content_type, "Accept": accept}
     )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return bytes(response.read())
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return bytes(response.read())
+    except urllib.error.HTTPError as e:
+        if not 400 <= e.code < 500:
+            raise
+        message = " ".join(e.read().decode("utf-8", errors="replace").split()) or str(e.reason)
+        raise ValidationError("model server", f"{target} answered HTTP {e.code}: {message}") from None
 
 
 def predict_csv(url: str, features: np.ndarray) -> list[object]:
@@ -93,7 +102,11 @@ def predict_csv(url: str, features: np.ndarray) -> list[object]:
     for start in range(0, len(features), BATCH_ROWS):
         chunk = features[start : start + BATCH_ROWS]
         body = "\n".join(",".join(f"{v:.9g}" for v in row) for row in chunk.tolist()).encode()
-        answer = json.loads(invoke(url, body))
+        try:
+            answer = json.loads(invoke(url, body))
+        except ValidationError as e:
+            rows = f"rows {start + 1}-{start + len(chunk)}"
+            raise ValidationError("test", f"the model server refused {rows} of the test data: {e.message}") from None
         scores.extend(p["score"] for p in answer["predictions"])
     return scores
 
@@ -112,9 +125,11 @@ def predict_job(job: TrainingJob, test_csv: Path, servers: ModelServerRuntime) -
     algorithm = job.AlgorithmSpecification.AlgorithmName or job.AlgorithmSpecification.TrainingImage
     if algorithm is None:
         raise ValidationError("job", f"{job.TrainingJobName} names no algorithm to serve it with")
-    if not test_csv.exists():
-        raise ValidationError("test", f"{test_csv} does not exist")
-    table = pd.read_csv(test_csv, header=None, dtype=np.float32).to_numpy()
+    if job.ModelArtifactSha256 is None:
+        raise ValidationError(
+            "job", f"{job.TrainingJobName} recorded no sha256 of its model artifact; it is not served unchecked"
+        )
+    table = read_test_csv(test_csv)
     labels, features = table[:, 0], table[:, 1:]
     server = servers.start_server(algorithm, job.ModelArtifacts.S3ModelArtifacts, job.ModelArtifactSha256)
     try:
@@ -122,3 +137,21 @@ def predict_job(job: TrainingJob, test_csv: Path, servers: ModelServerRuntime) -
     finally:
         servers.stop_server(server)
     return labels, scores
+
+
+def read_test_csv(test_csv: Path) -> np.ndarray:
+    """The rows (label first) of a label-first, headerless CSV, read as the algorithms read a channel; a header
+    or a bad line is refused naming the file and the line."""
+    if not test_csv.is_file():
+        raise ValidationError("test", f"{test_csv} {'is not a file' if test_csv.exists() else 'does not exist'}")
+    refuse_unless_label_first(test_csv, "test", "make one with `mlops data split` (its test part)")
+    try:
+        with open(test_csv, "rb") as f:
+            data = read_csv(f, "test", str(test_csv))
+    except ChannelDataError as e:  # "channel 'test', file F, line N: why" said as "F line N: why"
+        line = f" line {e.line}" if e.line is not None else ""
+        why = str(e).removeprefix(f"channel 'test', file {test_csv}{line.replace(' line', ', line')}: ")
+        raise ValidationError("test", f"{test_csv}{line}: {why} ({HEADERLESS})") from None
+    if data.rows == 0 or data.y is None:
+        raise ValidationError("test", f"{test_csv} holds no rows")
+    return np.column_stack([data.y, np.asarray(data.X)])

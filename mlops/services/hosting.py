@@ -3,11 +3,13 @@ endpoints (through the control process's API), invocations, and running the cont
 
 Who writes what: models and endpoint configs are immutable records the CLI writes directly; endpoints
 belong to the control process (``mlops router``), which the CLI drives over its loopback control API
-(``POST /_control/{Action}``) and which persists every endpoint after every move.
+(``POST /_control/{Action}``, sending the home's credentials) and which persists every endpoint after
+every move.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
@@ -21,6 +23,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from mlops.algorithms.catalog import AlgorithmCatalog
 from mlops.core.clock import utcnow
+from mlops.core.digests import check_sha256
 from mlops.core.errors import ConflictError, MlopsError, ValidationError
 from mlops.core.hosting import (
     Alarm,
@@ -46,7 +49,9 @@ from mlops.core.hosting import (
     hosting_arn,
 )
 from mlops.core.ids import check_name
+from mlops.core.training import TrainingJob, TrainingJobStatus
 from mlops.deploy.alarms import load_alarms, resolve_alarms
+from mlops.hosting.credentials import ControlCredentials
 from mlops.hosting.store import HostingStore
 from mlops.settings import Settings
 from mlops.store.interface import open_store
@@ -85,15 +90,80 @@ def _number(what: str, value: str, kind: type[int] | type[float]) -> Any:
 # --- models -----------------------------------------------------------------------------------------
 
 
-def artifact_sha256(settings: Settings, model_data: str) -> str | None:
-    """The sha256 the training job that produced ``model_data`` recorded, if any job did."""
+@dataclass(frozen=True)
+class Sha256Claim:
+    """Who vouches for which sha256 of a model's data: ``--model-sha256``, the training job that packed
+    it, the registry version's lineage. ``sha256`` is None when that source records none."""
+
+    source: str
+    sha256: str | None
+
+
+def agreed_sha256(model_data: str, claims: Sequence[Sha256Claim]) -> str:
+    """The one sha256 the known claims agree on. None known, or two that differ: refused. It is never
+    computed from the file here: that would vouch for whatever bytes happen to be there now."""
+    known = [(c.source, check_sha256(c.source, c.sha256)) for c in claims if c.sha256]
+    if not known:
+        raise ValidationError(
+            "--model-sha256",
+            f"no sha256 is known for {model_data}, and a model is never served unchecked: give the one you "
+            "vouch for with --model-sha256 \"$(sha256sum model.tar.gz | cut -d' ' -f1)\", or create the model "
+            "from its training job (--job JOB) or from a registry version (--model-package GROUP/VERSION)",
+        )
+    first_source, first = known[0]
+    for source, sha in known[1:]:
+        if sha != first:
+            raise ValidationError(
+                "ModelDataSha256",
+                f"{model_data}: {first_source} gives sha256 {first} but {source} gives {sha}; refusing to create "
+                "a model whose bytes its sources disagree on",
+            )
+    return first
+
+
+def producing_job(settings: Settings, model_data: str) -> TrainingJob | None:
+    """The training job whose artifact ``model_data`` is, if a job of this home produced it."""
     from mlops.services.runtimes import training_runtime
 
     wanted = {model_data, str(Path(model_data).resolve())} if "://" not in model_data else {model_data}
     for job in training_runtime(settings, "local").list_training_jobs():
         if job.ModelArtifacts is not None and job.ModelArtifacts.S3ModelArtifacts in wanted:
-            return job.ModelArtifactSha256
+            return job
     return None
+
+
+def check_model_data_fits(
+    settings: Settings, algorithm: str, model_data: str, location: str, job: TrainingJob | None
+) -> None:
+    """Refuse, when the model is created rather than when its endpoint starts, model data that
+    ``algorithm`` cannot serve: an artifact another algorithm's job trained, or (for a local archive) one
+    that lacks the files the algorithm's ``ModelArtifactFiles`` names."""
+    trained_by = job.AlgorithmSpecification.AlgorithmName if job is not None else None
+    if job is not None and trained_by is not None and trained_by != algorithm:
+        raise ValidationError(
+            "--algorithm",
+            f"{model_data} was trained by {trained_by} (training job {job.TrainingJobName}); "
+            f"{algorithm} cannot serve it. Use --algorithm {trained_by}, or `--job {job.TrainingJobName}`",
+        )
+    needed = AlgorithmCatalog(settings.algorithms_dir).get(algorithm).InferenceSpecification.ModelArtifactFiles
+    if not needed or ("://" in location and not location.startswith("file://")):
+        return  # an S3 archive is checked by its server, at start
+    from mlops.runtime.packing import top_level_names
+    from mlops.store.local import to_path
+
+    held = top_level_names(to_path(location))
+    missing = [name for name in needed if name not in held]
+    if missing:
+        shown = ", ".join(sorted(held)[:8]) or "nothing"
+        raise ValidationError(
+            "--algorithm",
+            f"{model_data} is not a {algorithm} model: it lacks {', '.join(missing)} (it holds {shown}); "
+            f"`mlops algorithms describe {algorithm}` says what its model holds",
+        )
+
+
+def job_claim(job: TrainingJob) -> Sha256Claim:
+    return Sha256Claim(f"training job {job.TrainingJobName}", job.ModelArtifactSha256)
 
 
 def create_model(
@@ -104,14 +174,22 @@ def create_model(
     image: str | None = None,
     model_sha256: str | None = None,
     environment: dict[str, str] | None = None,
+    vouched: Sequence[Sha256Claim] = (),
 ) -> Model:
+    """A model record carrying the sha256 its sources vouch for: ``model_sha256``, the claims a caller
+    brings (``vouched``: a registry version's lineage …) and the record of the training job that
+    produced ``model_data``, if any. They must agree, and at least one must be known."""
     check_name("ModelName", name)
     if algorithm is not None:
         AlgorithmCatalog(settings.algorithms_dir).folder(algorithm)
     location = model_data if "://" in model_data else str(Path(model_data).resolve())
     if not open_store(location, settings.s3_endpoint_url).exists(location):
         raise ValidationError("model data", f"{model_data} does not exist")
-    sha = model_sha256 or artifact_sha256(settings, location)
+    job = producing_job(settings, location)
+    claims = [Sha256Claim("--model-sha256", model_sha256), *vouched, *([job_claim(job)] if job else [])]
+    sha = agreed_sha256(model_data, claims)
+    if algorithm is not None:
+        check_model_data_fits(settings, algorithm, model_data, location, job)
     try:
         model = Model(
             ModelName=name,
@@ -125,6 +203,45 @@ def create_model(
     except PydanticValidationError as e:
         raise _pydantic("model", e) from None
     return HostingStore(settings.home).create_model(model)
+
+
+def create_model_from_job(
+    settings: Settings,
+    name: str,
+    job_name: str,
+    algorithm: str | None = None,
+    image: str | None = None,
+    model_sha256: str | None = None,
+    environment: dict[str, str] | None = None,
+) -> Model:
+    """A model of a Completed training job's artifact, with the sha256 the job recorded when it packed it
+    and, unless ``algorithm`` or ``image`` says otherwise, the algorithm or image that trained it."""
+    from mlops.services.runtimes import training_runtime
+
+    job = training_runtime(settings, "local").describe_training_job(job_name)
+    if job.TrainingJobStatus is not TrainingJobStatus.Completed or job.ModelArtifacts is None:
+        raise ValidationError(
+            "--job", f"training job {job_name} is {job.TrainingJobStatus.value}; only a Completed job has a model"
+        )
+    if job.ModelArtifactSha256 is None and model_sha256 is None:
+        raise ValidationError(
+            "--job",
+            f"training job {job_name} recorded no sha256 of its artifact (an older version ran it); give the one "
+            "you vouch for with --model-sha256",
+        )
+    if algorithm is None and image is None:
+        spec = job.AlgorithmSpecification
+        algorithm, image = spec.AlgorithmName, None if spec.AlgorithmName else spec.TrainingImage
+    return create_model(
+        settings,
+        name,
+        job.ModelArtifacts.S3ModelArtifacts,
+        algorithm,
+        image,
+        model_sha256,
+        environment,
+        vouched=[job_claim(job)],
+    )
 
 
 def delete_model(settings: Settings, name: str) -> None:
@@ -303,27 +420,50 @@ class ControlProcessUnavailable(MlopsError):
     """No control process answers on the router's address."""
 
 
-class HostingClient:
-    """The control API of a running ``mlops router``."""
+class ControlAccessDenied(MlopsError):
+    """The control process refused the call: not this home's credentials, or a refused Host/Origin."""
 
-    def __init__(self, url: str, timeout: float = 150.0) -> None:  # a delete drains requests in flight
+
+@dataclass(frozen=True)
+class ControlHealth:
+    pid: int
+    endpoints: int
+
+
+class HostingClient:
+    """The control API of a running ``mlops router``, called with its home's credentials."""
+
+    def __init__(self, url: str, credentials: ControlCredentials, timeout: float = 150.0) -> None:
+        # the default timeout is long: a delete drains the requests in flight
         self.url = url.rstrip("/")
+        self.credentials = credentials
         self.timeout = timeout
 
     @classmethod
-    def for_settings(cls, settings: Settings) -> HostingClient:
-        return cls(f"http://{settings.router_host}:{settings.router_port}")
+    def for_settings(cls, settings: Settings, timeout: float = 150.0) -> HostingClient:
+        return cls(
+            f"http://{settings.router_host}:{settings.router_port}", ControlCredentials.for_home(settings.home), timeout
+        )
 
     def call(self, action: str, payload: dict[str, Any] | None = None) -> Any:
-        request = urllib.request.Request(
-            f"{self.url}/_control/{action}",
-            data=json.dumps(payload or {}).encode(),
-            method="POST",
-            headers={"Content-Type": "application/json"},
-        )
+        return self._send("POST", action, json.dumps(payload or {}).encode())
+
+    def health(self) -> ControlHealth:
+        """The control process's pid and endpoint count (``GET /_control/health``)."""
+        answer = self._send("GET", "health", None)
+        try:
+            return ControlHealth(int(answer["pid"]), int(answer["endpoints"]))
+        except (TypeError, KeyError, ValueError):
+            raise ControlProcessUnavailable(f"{self.url} answered /_control/health with {answer!r}") from None
+
+    def _send(self, method: str, action: str, data: bytes | None) -> Any:
+        headers = {"Authorization": self.credentials.authorization()}
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        request = urllib.request.Request(f"{self.url}/_control/{action}", data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                return json.loads(response.read() or b"null")
+                raw = response.read()
         except urllib.error.HTTPError as e:
             try:
                 body = json.loads(e.read())
@@ -334,11 +474,20 @@ class HostingClient:
                 raise MlopsError(message) from None
             if e.code == 409:
                 raise ConflictError(message) from None
+            if e.code in (401, 403, 421):
+                raise ControlAccessDenied(
+                    f"the control process on {self.url} refused the call (credentials {self.credentials.path}): "
+                    f"{message or f'HTTP {e.code}'}"
+                ) from None
             raise ValidationError(kind or "request", message) from None
-        except (urllib.error.URLError, ConnectionError, TimeoutError) as e:
+        except (urllib.error.URLError, ConnectionError, TimeoutError, http.client.HTTPException) as e:
             raise ControlProcessUnavailable(
                 f"no control process answers on {self.url} ({getattr(e, 'reason', e)}); start it with `mlops router`"
             ) from None
+        try:
+            return json.loads(raw or b"null")
+        except ValueError:
+            raise ControlProcessUnavailable(f"{self.url} is not a control process (its answer is not JSON)") from None
 
     def create_endpoint(self, name: str, config: str) -> Endpoint:
         return Endpoint.model_validate(
@@ -509,6 +658,7 @@ def run_router(
     ping_timeout: float = 2.0,
     log: Callable[[str], None] = print,
 ) -> int:
+    from mlops.hosting.http_limits import HttpLimits
     from mlops.hosting.process import ControlOptions, run_control_process
     from mlops.services.runtimes import server_runtime
 
@@ -518,6 +668,17 @@ def run_router(
         model_timeout=model_timeout,
         health_interval=health_interval,
         ping_timeout=ping_timeout,
+        capture_queue_bytes=settings.capture_queue_bytes,
         s3_endpoint_url=settings.s3_endpoint_url,
+        allowed_hosts=tuple(h.strip() for h in settings.router_allowed_hosts.split(",") if h.strip()),
+        limits=HttpLimits(
+            header_timeout=settings.router_header_timeout_seconds,
+            body_timeout=settings.router_body_timeout_seconds,
+            keep_alive_timeout=settings.router_keep_alive_seconds,
+            max_header_bytes=settings.router_max_header_bytes,
+            max_connections=settings.router_max_connections,
+        ),
+        max_concurrency=settings.router_max_concurrency,
+        max_response_bytes=settings.router_max_response_bytes,
     )
     return run_control_process(settings.home, server_runtime(settings, runtime, workers), options, log)

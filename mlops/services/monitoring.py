@@ -18,10 +18,13 @@ import numpy as np
 import pandas as pd
 
 from mlops.core.clock import utcnow
+from mlops.core.datasets import DatasetSplit, DatasetVersion, SplitPart
 from mlops.core.errors import MlopsError, NotFoundError, ValidationError
+from mlops.core.files import path_under
 from mlops.core.ids import check_name
 from mlops.core.monitoring import (
     AlertDelivery,
+    BaselineRows,
     BiasConfig,
     CapturedColumns,
     MonitoringRun,
@@ -37,13 +40,14 @@ from mlops.data import formats
 from mlops.hosting.store import HostingStore
 from mlops.monitoring import ground_truth
 from mlops.monitoring.baseline import Baseline, BaselineStore, bias_baseline, suggest_baseline
-from mlops.monitoring.models import MonitoredModel, load_model_bytes
+from mlops.monitoring.models import MonitoredModel, UnknownModelFormat, load_model_bytes
 from mlops.monitoring.notify import Notifier
 from mlops.monitoring.notify_targets import load_alerting
 from mlops.monitoring.retrain import RetrainState, decide_for_run
 from mlops.monitoring.runner import run_monitors
 from mlops.monitoring.schedule import MonitoringWindow, load_schedules, save_schedule, window_ending
 from mlops.monitoring.window import load_capture_window
+from mlops.runtime.job_store import JobStore
 from mlops.services.datasets import dataset_store
 from mlops.settings import Settings
 from mlops.store.interface import open_store
@@ -64,7 +68,7 @@ def schedules_dir(settings: Settings) -> Path:
 
 
 def runs_dir(settings: Settings, endpoint: str) -> Path:
-    return monitoring_home(settings) / "runs" / endpoint
+    return path_under(monitoring_home(settings) / "runs", check_name("EndpointName", endpoint), field="EndpointName")
 
 
 def alerting_path(settings: Settings) -> Path:
@@ -74,7 +78,8 @@ def alerting_path(settings: Settings) -> Path:
 def ground_truth_location(settings: Settings, endpoint: str, schedule: MonitoringSchedule | None = None) -> str:
     if schedule is not None and schedule.GroundTruthS3Uri:
         return schedule.GroundTruthS3Uri
-    return str(monitoring_home(settings) / "ground-truth" / endpoint)
+    name = check_name("EndpointName", endpoint)
+    return str(path_under(monitoring_home(settings) / "ground-truth", name, field="EndpointName"))
 
 
 def parse_duration(text: str, what: str) -> timedelta:
@@ -98,9 +103,11 @@ def resolve_model_uri(settings: Settings, ref: str) -> str:
         return hosting.model(ref).PrimaryContainer.ModelDataUrl
     except NotFoundError:
         pass
-    job_file = settings.jobs_dir / ref / "job.json"
-    if job_file.is_file():
-        job = TrainingJob.model_validate_json(job_file.read_bytes())
+    try:
+        job: TrainingJob | None = JobStore(settings.jobs_dir).load(ref)
+    except (ValidationError, NotFoundError):  # not a training job's name, or no such job
+        job = None
+    if job is not None:
         if job.ModelArtifacts is None:
             raise ValidationError("--model", f"training job {ref!r} has no model artifacts ({job.TrainingJobStatus})")
         return job.ModelArtifacts.S3ModelArtifacts
@@ -114,7 +121,7 @@ def load_model(settings: Settings, uri: str) -> MonitoredModel:
         raise
     except Exception as e:
         raise ValidationError("model", f"{uri}: could not be read ({type(e).__name__}: {e})") from None
-    return load_model_bytes(data, uri)
+    return load_model_bytes(data, uri, settings.algorithms_dir)
 
 
 def endpoint_model_uri(settings: Settings, endpoint: str, variant: str | None = None) -> str | None:
@@ -165,28 +172,146 @@ def _read_table(path: Path, label: str | None) -> tuple[pd.DataFrame, str]:
     return typed, label or formats.default_label(typed, path.stem)
 
 
+def training_job_of(settings: Settings, model_uri: str) -> TrainingJob | None:
+    """The training job whose model artifact ``model_uri`` is, if it ran here."""
+    if not settings.jobs_dir.is_dir():
+        return None
+    local = None if "://" in model_uri else Path(model_uri).resolve()
+    for job_file in sorted(settings.jobs_dir.glob("*/job.json")):
+        try:
+            job = TrainingJob.model_validate_json(job_file.read_bytes())
+        except ValueError:
+            continue
+        artifact = job.ModelArtifacts.S3ModelArtifacts if job.ModelArtifacts else None
+        if artifact and (artifact == model_uri or (local is not None and "://" not in artifact
+                                                   and Path(artifact).resolve() == local)):  # fmt: skip
+            return job
+    return None
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    version: DatasetVersion
+    split: DatasetSplit
+    part: SplitPart
+    job: TrainingJob
+
+
+def held_out_part(settings: Settings, job: TrainingJob) -> HeldOut | None:
+    """The split part a job was not trained on, from its lineage: the dataset-store file of its ``test``
+    channel, else of its ``validation`` channel (None when neither comes from the store)."""
+    store = dataset_store(settings)
+    for wanted in ("test", "validation"):
+        for channel in job.InputDataConfig:
+            if channel.ChannelName != wanted:
+                continue
+            uri = channel.DataSource.S3DataSource.S3Uri
+            found = store.find_by_path(uri)
+            if found is None:
+                continue
+            version, split = found
+            if split is None:
+                continue
+            path = Path(uri.removeprefix("file://")).resolve()
+            part = next((p for p in split.Parts if any(Path(f.Uri).resolve() == path for f in p.Files)), None)
+            if part is not None and part.Channel != "train":
+                return HeldOut(version, split, part, job)
+    return None
+
+
+def _part_rows(held: HeldOut) -> np.ndarray:
+    from mlops.data.splits import indices_sha256
+
+    with np.load(held.split.IndicesUri) as arrays:
+        rows = np.asarray(arrays[held.part.Name.replace("/", "__")])
+    if indices_sha256(rows) != held.part.IndicesSha256:
+        raise ValidationError(held.split.IndicesUri, f"the rows of split part {held.part.Name} do not match its record")
+    return rows
+
+
+def _whole(source: str, model: bool, job: TrainingJob | None) -> BaselineRows:
+    text = f"every row of {source}"
+    if model:
+        why = (
+            f"training job {job.TrainingJobName}'s lineage names no test or validation split of the dataset store"
+            if job is not None
+            else "the model's training job is unknown here"
+        )
+        text += f" ({why}: the model may have been trained on some of these rows, and then its model-quality " \
+                "baseline is better than it can be on new data)"  # fmt: skip
+    return BaselineRows(Description=text, HeldOut=False, TrainingJobName=job.TrainingJobName if job else None)
+
+
 def create_baseline(settings: Settings, req: BaselineRequest) -> Baseline:
+    """The baseline of a dataset or file. With a model from a training job whose lineage names a held-out
+    split (its test, else validation channel), the baseline is made from that split's rows only, so the
+    model-quality, bias and attribution baselines are what the model does on rows it never saw; without
+    one, from every row, and the baseline says so (``Rows``)."""
     path = Path(req.dataset)
+    model_uri = resolve_model_uri(settings, req.model) if req.model else None
+    job = training_job_of(settings, model_uri) if model_uri else None
+    held = held_out_part(settings, job) if job is not None else None
     if path.is_file():
         raw, label = _read_table(path, req.label)
         encoding = formats.build_encoding(
             raw.drop(columns=[req.prediction_column]) if req.prediction_column else raw, label
         )
         source, default_name = str(path.resolve()), path.stem
+        rows = _whole(source, model_uri is not None, job)
     else:
         if req.label:
             raise ValidationError("--label", "a dataset of the store knows its label; --label is for files")
         store = dataset_store(settings)
-        version = store.resolve(req.dataset, req.version)
+        if held is not None:
+            if held.version.DatasetName != req.dataset or (
+                req.version is not None and store.resolve(req.dataset, req.version).Version != held.version.Version
+            ):
+                raise ValidationError(
+                    "--version",
+                    f"the model's training job {held.job.TrainingJobName} was trained on {held.version.ref}; its "
+                    f"baseline is made from that version's {held.part.Name} split (leave --version out, or name "
+                    f"{held.version.DatasetName} --version {held.version.VersionNumber})",
+                )
+            version = held.version
+        else:
+            version = store.resolve(req.dataset, req.version)
         raw, encoding, source, default_name = store.table(version), version.Encoding, version.ref, req.dataset
+        if held is not None:
+            indices = _part_rows(held)
+            raw = raw.iloc[indices].reset_index(drop=True)
+            source = f"{version.ref}, {held.part.Name} split {held.split.SplitId}"
+            rows = BaselineRows(
+                Description=f"the {held.part.Name} split {held.split.SplitId} of {version.ref}: {len(raw)} rows "
+                f"training job {held.job.TrainingJobName} never saw (its {held.part.Channel} channel)",
+                HeldOut=True,
+                TrainingJobName=held.job.TrainingJobName,
+                DatasetVersion=version.Version,
+                SplitId=held.split.SplitId,
+                SplitPart=held.part.Name,
+                Rows=len(raw),
+            )
+        else:
+            rows = _whole(source, model_uri is not None, job)
+    rows = rows.model_copy(update={"Rows": len(raw)})
+    if model_uri is not None and not rows.HeldOut:
+        log.warning("baseline of %s: %s", source, rows.Description)
     name = req.name or default_name
     scores = None
     if req.prediction_column:
         if req.prediction_column not in raw.columns:
             raise ValidationError("--prediction-column", f"no column {req.prediction_column!r}")
         scores = pd.to_numeric(raw[req.prediction_column], errors="coerce").to_numpy(dtype=np.float64)
-    model_uri = resolve_model_uri(settings, req.model) if req.model else None
-    model = load_model(settings, model_uri) if model_uri else None
+    notes: list[str] = []
+    model = None
+    if model_uri:
+        try:
+            model = load_model(settings, model_uri)
+        except UnknownModelFormat as e:
+            notes.append(
+                f"made without the model ({e}): no model-quality, post-training bias or attribution baseline; "
+                "give the model's scores with --prediction-column for model quality"
+            )
+            log.warning("baseline of %s: %s", source, notes[-1])
     baseline = suggest_baseline(
         name,
         raw,
@@ -197,6 +322,8 @@ def create_baseline(settings: Settings, req: BaselineRequest) -> Baseline:
         probability_threshold=req.probability_threshold,
         captured=req.captured,
         model_data_url=model_uri,
+        source_rows=rows,
+        notes=tuple(notes),
     )
     if req.bias is not None:
         baseline = replace(baseline, bias={req.bias.Facet: bias_baseline(baseline, req.bias)})

@@ -1,6 +1,7 @@
 """Registry use cases: register a completed training job as a model package version
 (PendingManualApproval) with its lineage, approve or reject it, name what is deployed where with aliases,
-and attach an evaluation on the test split (ModelMetrics + a metrics JSON and a plot as run artifacts)."""
+attach an evaluation on the test split (ModelMetrics + a metrics JSON and a plot as run artifacts), and
+make a hosting model of an Approved version (with the sha256 its lineage records)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from mlops.core.datasets import DataFormat, DatasetSplit, DatasetVersion
 from mlops.core.errors import ConflictError, NotFoundError, ValidationError
+from mlops.core.hosting import Model
 from mlops.core.registry import (
     CreateModelPackageInput,
     InferenceSpecification,
@@ -33,6 +35,7 @@ from mlops.registry.mlflow_registry import MlflowModelRegistry
 from mlops.registry.report import write_metrics_json, write_plot
 from mlops.runtime.interface import ModelServerRuntime
 from mlops.services.evaluation import predict_job, score_predictions
+from mlops.services.hosting import Sha256Claim, create_model
 from mlops.services.tracking import job_data, track_training_job
 from mlops.settings import Settings
 
@@ -125,6 +128,44 @@ def reject(
 ) -> ModelPackage:
     return registry.update_approval_status(
         group, version, ModelApprovalStatus.Rejected, approved_by or current_user(), comment
+    )
+
+
+def parse_package_name(text: str) -> tuple[str, int]:
+    """``GROUP/VERSION`` (the tail of a model package's ARN) → (group, version)."""
+    group, sep, version = text.rpartition("/")
+    if not sep or not group or not version.isdigit():
+        raise ValidationError("--model-package", f"{text!r} is not GROUP/VERSION (e.g. churn/4)")
+    return check_group_name(group), int(version)
+
+
+def create_model_from_package(
+    settings: Settings,
+    registry: ModelRegistry,
+    name: str,
+    group: str,
+    version: int,
+    model_sha256: str | None = None,
+    environment: dict[str, str] | None = None,
+) -> Model:
+    """A hosting model of an Approved version: its container and model data, and the sha256 its lineage
+    records (cross-checked with ``model_sha256`` and with the training job that produced the data)."""
+    package = registry.describe_model_package(group, version)
+    if not package.deployable:
+        raise ValidationError(
+            "--model-package",
+            f"{group} version {version} is {package.ModelApprovalStatus.value}; only an Approved version is deployed",
+        )
+    container = package.InferenceSpecification.Containers[0]
+    return create_model(
+        settings,
+        name,
+        container.ModelDataUrl,
+        algorithm=container.AlgorithmName,
+        image=None if container.AlgorithmName else container.Image,
+        model_sha256=model_sha256,
+        environment=environment,
+        vouched=[Sha256Claim(f"{group} version {version}'s lineage", package.Lineage.ModelDataSha256)],
     )
 
 

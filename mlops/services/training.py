@@ -25,6 +25,7 @@ from mlops.core.training import (
     TrainingJobRequest,
 )
 from mlops.runtime.interface import TrainingRuntime
+from mlops.services.label_first_csv import first_channel_file, is_text_csv, refuse_unless_label_first
 
 
 @dataclass(frozen=True)
@@ -47,15 +48,31 @@ class TrainingInput:
     metric_definitions: dict[str, str] = field(default_factory=dict)
 
 
-def _channel_uri(name: str, location: str) -> str:
-    if "://" in location:
-        return location
-    path = Path(location)
-    if not path.exists():
+def _channel_uri(name: str, location: str, content_type: str) -> str:
+    if "://" in location and not location.startswith("file://"):
+        return location  # s3:// objects are never read here: the job reads them
+    local = "://" not in location
+    path = Path(location.removeprefix("file://"))
+    if local and not path.exists():
         raise ValidationError(f"channel {name}", f"{location} does not exist")
     if path.is_file() and path.stat().st_size == 0:
         raise ValidationError(f"channel {name}", f"{location} is empty")
-    return str(path.resolve())
+    if is_text_csv(content_type):
+        _refuse_a_header(name, path)
+    return str(path.resolve()) if local else location
+
+
+def _refuse_a_header(name: str, path: Path) -> None:
+    """A table with a header row (what `mlops data ingest` takes) given where a split belongs: refused from
+    the first line of the first file, before the job starts."""
+    first = first_channel_file(path)
+    if first is not None:
+        refuse_unless_label_first(
+            first,
+            f"channel {name}",
+            "ingest the table with `mlops data ingest NAME --source FILE`, then `mlops data split NAME` writes "
+            "the train/validation/test files",
+        )
 
 
 def build_request(spec: AlgorithmSpec, inp: TrainingInput, artifact_root: str) -> TrainingJobRequest:
@@ -104,7 +121,7 @@ def _job_request(
             ChannelName=check_name("channel", c),
             ContentType=inp.content_type,
             InputMode=inp.input_mode,
-            DataSource=DataSource(S3DataSource=S3DataSource(S3Uri=_channel_uri(c, location))),
+            DataSource=DataSource(S3DataSource=S3DataSource(S3Uri=_channel_uri(c, location, inp.content_type))),
         )
         for c, location in inp.channels.items()
     )

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mlops.algorithms.catalog import AlgorithmCatalog
-from mlops.core.algorithm import check_hyperparameter
+from mlops.core.algorithm import AlgorithmSpec, check_hyperparameter
 from mlops.core.clock import utcnow
 from mlops.core.errors import ConflictError, ValidationError
-from mlops.core.ids import check_name
+from mlops.core.ids import check_tuning_job_name
 from mlops.core.training import AlgorithmSpecification, OutputDataConfig, ResourceConfig, StoppingCondition
 from mlops.core.tuning import (
     ContinuousParameterRange,
@@ -33,8 +33,6 @@ from mlops.core.tuning_job import (
 )
 from mlops.services.training import TrainingInput, build_request
 from mlops.tuning.job_store import TuningJobStore
-
-MAX_TUNING_JOB_NAME = 48
 
 
 @dataclass(frozen=True)
@@ -60,6 +58,7 @@ def _check_against_algorithm(catalog: AlgorithmCatalog, inp: TuningInput) -> Non
             "objective",
             f"{objective.MetricName!r} is not a metric that {inp.algorithm} emits; try one of: {objectives}",
         )
+    _check_objective_channel(spec, inp)
     ranges = inp.config.ParameterRanges
     bounds: list[tuple[str, str]] = []
     numeric: list[ContinuousParameterRange | IntegerParameterRange] = [
@@ -83,10 +82,22 @@ def _check_against_algorithm(catalog: AlgorithmCatalog, inp: TuningInput) -> Non
         raise ValidationError("static hyperparameters", f"{', '.join(sorted(overlap))} also tuned; give each once")
 
 
+def _check_objective_channel(spec: AlgorithmSpec, inp: TuningInput) -> None:
+    """``validation:auc`` is only ever emitted when a ``validation`` channel is given: refuse before any job runs."""
+    metric = inp.config.HyperParameterTuningJobObjective.MetricName
+    channel, sep, _ = metric.partition(":")
+    declared = {c.Name for c in spec.TrainingSpecification.TrainingChannels}
+    if sep and channel in declared and channel not in inp.channels:
+        given = ", ".join(sorted(inp.channels)) or "none"
+        raise ValidationError(
+            "objective",
+            f"{metric!r} is computed on the {channel!r} channel, which is not given (channels given: {given}); "
+            f"add --{channel} FILE or choose an objective on a given channel",
+        )
+
+
 def build_tuning_request(catalog: AlgorithmCatalog, inp: TuningInput, artifact_root: str) -> TuningJobRequest:
-    check_name("tuning job name", inp.name)
-    if len(inp.name) > MAX_TUNING_JOB_NAME:
-        raise ValidationError("tuning job name", f"at most {MAX_TUNING_JOB_NAME} characters")
+    check_tuning_job_name("tuning job name", inp.name)
     _check_against_algorithm(catalog, inp)
     spec = catalog.get(inp.algorithm)
     # a sample job request validates the static hyperparameters, channels and paths once, up front

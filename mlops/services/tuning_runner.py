@@ -251,17 +251,26 @@ class TuningRunner:
             time.sleep(POLL_SECONDS)
         return self._close()
 
+    def _failure_reason(self) -> str | None:
+        """Why the search produced nothing to choose from, or None when some job gave the objective."""
+        if not self.summaries or self._best() is not None:
+            return None
+        if all(s.TrainingJobStatus is TrainingJobStatus.Failed for s in self.summaries):
+            return "every training job failed: " + " | ".join(self.reasons)[:2000]
+        return (
+            f"no training job reported the objective metric {self.objective.MetricName!r} "
+            f"({len(self.summaries)} ran; check that the algorithm emits it for the channels given)"
+        )
+
     def _close(self) -> TuningJob:
         plot = convergence_plot(self.job, self.store.folder(self.job.HyperParameterTuningJobName) / "convergence.png")
+        reason = self._failure_reason()
         if self.stop_requested.is_set():
             status = HyperParameterTuningJobStatus.Stopped
-        elif self.summaries and all(s.TrainingJobStatus is TrainingJobStatus.Failed for s in self.summaries):
+        elif reason is not None:
             status = HyperParameterTuningJobStatus.Failed
         else:
             status = HyperParameterTuningJobStatus.Completed
-        reason = None
-        if status is HyperParameterTuningJobStatus.Failed:
-            reason = "every training job failed: " + " | ".join(self.reasons)[:2000]
         self._save(status, HyperParameterTuningEndTime=utcnow(), ConvergencePlot=str(plot), FailureReason=reason)
         return self.job
 

@@ -10,6 +10,9 @@
 - ``POST /invocations``: the container contract's route, for a router serving one endpoint; the
   model's status codes pass through (502/504 when the model gave no answer).
 - ``GET /ping`` (the router is up) and ``GET /metrics`` (Prometheus text).
+
+At most ``max_in_flight`` invocations are handled at once; past that a request gets 503
+ServiceUnavailable at once (boto3 retries it), before its body is read.
 """
 
 from __future__ import annotations
@@ -27,19 +30,25 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 HARD_BODY_LIMIT = 64 * 1024 * 1024  # past this the connection is closed instead of read to the end
+MAX_IN_FLIGHT = 128  # invocations handled at once
 _PREFIX = "/endpoints/"
 _SUFFIX = "/invocations"
 
 
+class RequestAborted(Exception):
+    """The client went away (or was cut off by a timeout) before its request body arrived."""
+
+
 async def read_body(receive: Receive, limit: int) -> tuple[bytes, int]:
-    """The request body, or b"" with its size when it is over ``limit`` (read and discarded)."""
+    """The request body, or b"" with its size when it is over ``limit`` (read and discarded). Raises
+    ``RequestAborted`` when the client disconnects first: half a body is never taken for a whole one."""
     chunks: list[bytes] = []
     size = 0
     more = True
     while more:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            raise RequestAborted
         chunk = message.get("body", b"")
         size += len(chunk)
         if size <= limit:
@@ -63,7 +72,7 @@ async def respond(send: Send, status: int, body: bytes, headers: list[tuple[byte
         pass
 
 
-def _aws_error(
+def aws_error(
     kind: str, status: int, message: str, extra: dict[str, Any] | None = None, close: bool = False
 ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
     body = json.dumps({"ErrorCode": kind, "Message": message, **(extra or {})}).encode()
@@ -82,10 +91,10 @@ def sagemaker_answer(result: Invocation) -> tuple[int, bytes, list[tuple[bytes, 
         if result.custom_attributes:
             headers.append((b"x-amzn-sagemaker-custom-attributes", result.custom_attributes))
         return 200, result.body, headers
-    if result.kind in ("model_error", "timeout", "unavailable") and result.variant is not None:
+    if result.kind in ("model_error", "timeout", "unavailable", "too_large") and result.variant is not None:
         original = result.status if result.kind == "model_error" else 0
         side = "client" if 400 <= original < 500 else "server"
-        status, body, headers = _aws_error(
+        status, body, headers = aws_error(
             "ModelError",
             424,
             f'Received {side} error ({original}) from variant {result.variant} with message "{result.message}".',
@@ -94,8 +103,8 @@ def sagemaker_answer(result: Invocation) -> tuple[int, bytes, list[tuple[bytes, 
         headers.append((b"x-amzn-invoked-production-variant", result.variant.encode("latin-1")))
         return status, body, headers
     if result.kind == "unavailable":
-        return _aws_error("ServiceUnavailable", 503, result.message)
-    return _aws_error("ValidationError", 400, result.message)
+        return aws_error("ServiceUnavailable", 503, result.message)
+    return aws_error("ValidationError", 400, result.message)
 
 
 def plain_answer(result: Invocation) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
@@ -113,9 +122,16 @@ def plain_answer(result: Invocation) -> tuple[int, bytes, list[tuple[bytes, byte
 
 
 class RouterHttp:
-    def __init__(self, router: EndpointRouter, extra_metrics: Callable[[Any], None] | None = None) -> None:
+    def __init__(
+        self,
+        router: EndpointRouter,
+        extra_metrics: Callable[[Any], None] | None = None,
+        max_in_flight: int = MAX_IN_FLIGHT,
+    ) -> None:
         self.router = router
         self.extra_metrics = extra_metrics
+        self.max_in_flight = max_in_flight
+        self.in_flight = 0
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> bool:
         """Answer the request if it is one of the router's routes; False otherwise."""
@@ -123,10 +139,9 @@ class RouterHttp:
         method: str = scope["method"]
         if path.startswith(_PREFIX) and path.endswith(_SUFFIX):
             if method != "POST":
-                await respond(send, *_aws_error("ValidationError", 405, "use POST for InvokeEndpoint"))
+                await respond(send, *aws_error("ValidationError", 405, "use POST for InvokeEndpoint"))
                 return True
-            name = path[len(_PREFIX) : -len(_SUFFIX)]
-            await self._invoke(scope, receive, send, name, sagemaker=True)
+            await self._admit(scope, receive, send, path[len(_PREFIX) : -len(_SUFFIX)], sagemaker=True)
             return True
         if path == "/invocations":
             if method != "POST":
@@ -134,14 +149,13 @@ class RouterHttp:
                 return True
             names = list(self.router.routes)
             if len(names) != 1:
-                await read_body(receive, 0)
                 message = (
                     f"this router serves {len(names)} endpoints ({', '.join(sorted(names)) or 'none'}); "
                     "POST /endpoints/NAME/invocations"
                 )
                 await respond(send, 400 if names else 503, message.encode(), [(b"content-type", b"text/plain")])
                 return True
-            await self._invoke(scope, receive, send, names[0], sagemaker=False)
+            await self._admit(scope, receive, send, names[0], sagemaker=False)
             return True
         if path == "/ping" and method == "GET":
             await respond(send, 200, b"", [(b"content-type", b"text/plain")])
@@ -151,6 +165,24 @@ class RouterHttp:
             await respond(send, 200, body, [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")])
             return True
         return False
+
+    async def _admit(self, scope: Scope, receive: Receive, send: Send, endpoint: str, sagemaker: bool) -> None:
+        """One invocation, unless ``max_in_flight`` are already under way (then 503 at once)."""
+        if self.in_flight >= self.max_in_flight:
+            self.router.reject(endpoint, "over_capacity")
+            message = f"the router is handling {self.max_in_flight} invocations already; retry shortly"
+            if sagemaker:
+                await respond(send, *aws_error("ServiceUnavailable", 503, message))
+            else:
+                await respond(send, 503, message.encode(), [(b"content-type", b"text/plain")])
+            return
+        self.in_flight += 1
+        try:
+            await self._invoke(scope, receive, send, endpoint, sagemaker)
+        except RequestAborted:
+            return  # nobody is left to answer, and half a body is not sent to a model
+        finally:
+            self.in_flight -= 1
 
     async def _invoke(self, scope: Scope, receive: Receive, send: Send, endpoint: str, sagemaker: bool) -> None:
         started = time.perf_counter()
@@ -201,7 +233,7 @@ class RouterHttp:
 
     async def _error(self, send: Send, sagemaker: bool, status: int, message: str, close: bool = False) -> None:
         if sagemaker:
-            _, body, headers = _aws_error("ValidationError", status, message, close=close)
+            _, body, headers = aws_error("ValidationError", status, message, close=close)
             await respond(send, status, body, headers)
         else:
             headers = [(b"content-type", b"text/plain")] + ([(b"connection", b"close")] if close else [])

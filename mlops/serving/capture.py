@@ -13,11 +13,9 @@ in files partitioned like SageMaker's: ``{dest}/{endpoint}/{variant}/yyyy/mm/dd/
 (UTC hours). A shadow variant's answer is a record of its own under the shadow's name whose
 ``mlopsMetadata.productionEventId`` names the production record it copies.
 
-The request path only appends to a deque (``submit``); one writer thread serialises and appends whole
-lines, flushing every ``flush_seconds``. The queue is bounded (``max_queue``); a record that does not
-fit is counted in ``dropped``, never blocks a caller. ``close`` drains everything and flushes. An
-``s3://`` destination is written to a local spool and each file is uploaded when it rotates
-(``rotate_seconds``, the hour changes, or on close).
+Records are written by ``capture_writer.CaptureWriter`` (off the request path; its module says how it
+queues, fails and rotates) and read back by ``read_capture``, which counts malformed and truncated lines
+instead of failing.
 """
 
 from __future__ import annotations
@@ -25,23 +23,22 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import threading
-import time
-import uuid
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO
 
 from pydantic import ValidationError as PydanticValidationError
 
+from mlops.core.files import PRIVATE_FILE_MODE, PRIVATE_FOLDER_MODE
 from mlops.core.hosting import CaptureMode, CaptureRecord, DataCaptureConfig
 from mlops.store.interface import open_store
 
 DEFAULT_CSV_TYPES = ("text/csv",)
 DEFAULT_JSON_TYPES = ("application/json", "application/jsonlines")
+
+CAPTURE_FILE_MODE = PRIVATE_FILE_MODE  # captured requests are user data: readable by the owner only
+CAPTURE_DIR_MODE = PRIVATE_FOLDER_MODE
 
 
 @dataclass(frozen=True)
@@ -188,145 +185,8 @@ def partition(dest: str, endpoint: str, variant: str, moment: datetime) -> str:
     return "/".join((dest.rstrip("/"), endpoint, variant, moment.strftime("%Y/%m/%d/%H")))
 
 
-def _local_path(uri: str) -> Path:
+def local_path(uri: str) -> Path:
     return Path(uri[len("file://") :]) if uri.startswith("file://") else Path(uri)
-
-
-class _OpenFile:
-    __slots__ = ("handle", "hour", "local", "opened", "uri")
-
-    def __init__(self, handle: IO[str], local: Path, uri: str | None, hour: str, opened: float) -> None:
-        self.handle = handle
-        self.local = local
-        self.uri = uri  # set when the file is a spool copy of an s3:// object
-        self.hour = hour
-        self.opened = opened
-
-
-class CaptureWriter:
-    def __init__(
-        self,
-        spool_dir: Path,
-        max_queue: int = 500_000,
-        flush_seconds: float = 0.2,
-        rotate_seconds: float = 300.0,
-        s3_endpoint_url: str | None = None,
-    ) -> None:
-        self.spool_dir = spool_dir
-        self.max_queue = max_queue
-        self.flush_seconds = flush_seconds
-        self.rotate_seconds = rotate_seconds
-        self.s3_endpoint_url = s3_endpoint_url
-        self.submitted = 0
-        self.written = 0
-        self.dropped = 0
-        self.failed = 0
-        self.last_error: str | None = None
-        self._queue: deque[CaptureEvent] = deque()
-        self._files: dict[tuple[str, str, str], _OpenFile] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()  # writer thread vs. flush()/close() from another thread
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="capture-writer", daemon=True)
-            self._thread.start()
-
-    def submit(self, event: CaptureEvent) -> bool:
-        if len(self._queue) >= self.max_queue:
-            self.dropped += 1
-            return False
-        self._queue.append(event)
-        self.submitted += 1
-        return True
-
-    @property
-    def pending(self) -> int:
-        return len(self._queue)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._stop.wait(self.flush_seconds)
-            self.flush()
-
-    def flush(self) -> None:
-        with self._lock:
-            queue = self._queue
-            touched: set[tuple[str, str, str]] = set()
-            while queue:
-                event = queue.popleft()
-                try:
-                    key = self._write(event)
-                    touched.add(key)
-                    self.written += 1
-                except Exception as e:  # a full disk or a bad destination must not kill the writer
-                    self.failed += 1
-                    self.last_error = f"{type(e).__name__}: {e}"
-            for key in touched:
-                f = self._files.get(key)
-                if f is not None:
-                    f.handle.flush()
-            self._rotate(time.time())
-
-    def _write(self, event: CaptureEvent) -> tuple[str, str, str]:
-        moment = datetime.fromtimestamp(event.time, UTC)
-        hour = moment.strftime("%Y%m%d%H")
-        key = (event.settings.dest, event.endpoint, event.variant)
-        f = self._files.get(key)
-        if f is not None and f.hour != hour:
-            self._close_file(f)
-            f = None
-        if f is None:
-            f = self._open(event.settings.dest, event.endpoint, event.variant, moment, hour)
-            self._files[key] = f
-        f.handle.write(capture_line(event) + "\n")
-        return key
-
-    def _open(self, dest: str, endpoint: str, variant: str, moment: datetime, hour: str) -> _OpenFile:
-        now = datetime.now(UTC)
-        name = now.strftime("%M-%S-") + f"{now.microsecond // 1000:03d}-{uuid.uuid4().hex[:12]}.jsonl"
-        folder = partition(dest, endpoint, variant, moment)
-        if dest.startswith("s3://"):
-            local = self.spool_dir / folder[len("s3://") :] / name
-            uri: str | None = f"{folder}/{name}"
-        else:
-            local = _local_path(folder) / name
-            uri = None
-        local.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(local, "a", encoding="utf-8")  # noqa: SIM115 - kept open across batches
-        return _OpenFile(handle, local, uri, hour, time.time())
-
-    def _close_file(self, f: _OpenFile) -> None:
-        with contextlib.suppress(OSError):
-            f.handle.close()
-        if f.uri is not None:
-            try:
-                open_store(f.uri, self.s3_endpoint_url).put_file(f.local, f.uri)
-                f.local.unlink()
-            except Exception as e:  # kept in the spool; a later close retries nothing, but nothing is lost
-                self.failed += 1
-                self.last_error = f"upload of {f.local} failed: {type(e).__name__}: {e}"
-
-    def _rotate(self, now: float) -> None:
-        current_hour = datetime.fromtimestamp(now, UTC).strftime("%Y%m%d%H")
-        for key, f in list(self._files.items()):
-            expired = f.uri is not None and now - f.opened >= self.rotate_seconds
-            if expired or (f.hour < current_hour and now - f.opened > 5):
-                self._close_file(f)
-                del self._files[key]
-
-    def close(self, timeout: float = 30.0) -> None:
-        """Write everything queued, flush and close (uploading spooled files)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-        self.flush()
-        with self._lock:
-            for f in self._files.values():
-                self._close_file(f)
-            self._files.clear()
 
 
 # --- reading ----------------------------------------------------------------------------------------
@@ -374,7 +234,7 @@ class CaptureReader:
                 if in_range and (self.variant is None or rest[0] == self.variant):
                     yield uri, store.get_bytes(uri)
             return
-        root = _local_path(base)
+        root = local_path(base)
         if not root.is_dir():
             return
         for variant_dir in sorted(p for p in root.iterdir() if p.is_dir()):

@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 import time
 from bisect import bisect_left
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
-from mlops.core.hosting import AlarmMetric, AlarmStatistic
+from mlops.core.hosting import AlarmMetric, AlarmStatistic, DataCaptureStatistics
 
 _RATIO = 1.05
 _FIRST_US = 1.0
@@ -230,3 +230,44 @@ def add_variant(text: PrometheusText, m: VariantMetrics, window_seconds: float =
             )
         text.add_sample(family, "summary", help_text, f"{family}_sum", base, total / 1e6)
         text.add_sample(family, "summary", help_text, f"{family}_count", base, m.latency_count)
+
+
+def add_capture(text: PrometheusText, statistics: Mapping[str, DataCaptureStatistics]) -> None:
+    """The capture writer's counts per endpoint (``CaptureWriter.statistics()``)."""
+    for endpoint, s in sorted(statistics.items()):
+        base = labels(endpoint=endpoint)
+        text.add("mlops_capture_records_total", "counter", "capture records written to a file", base, s.WrittenRecords)
+        text.add(
+            "mlops_capture_failed_total",
+            "counter",
+            "capture records that could not be written (I/O error, full disk): in no file",
+            base,
+            s.FailedRecords,
+        )
+        text.add(
+            "mlops_capture_dropped_total",
+            "counter",
+            "capture records dropped because the writer's queue was full (its byte cap)",
+            base,
+            s.DroppedRecords,
+        )
+        text.add("mlops_capture_queue", "gauge", "capture records waiting for the writer", base, s.QueuedRecords)
+        text.add("mlops_capture_queue_bytes", "gauge", "bytes of capture records waiting", base, s.QueuedBytes)
+        text.add(
+            "mlops_capture_pending_uploads",
+            "gauge",
+            "spooled capture files waiting for their s3:// upload",
+            base,
+            s.PendingUploads,
+        )
+        text.add(
+            "mlops_capture_failed_uploads_total", "counter", "capture uploads that failed (retried)", base,
+            s.FailedUploads,
+        )  # fmt: skip
+        text.add(
+            "mlops_capture_last_error_timestamp_seconds",
+            "gauge",
+            "when the capture writer last failed (0: never)",
+            base,
+            s.LastErrorTime.timestamp() if s.LastErrorTime else 0,
+        )

@@ -22,17 +22,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlops.serving.capture import CaptureEvent, CaptureSettings, CaptureWriter
-from mlops.serving.metrics import PrometheusText, VariantMetrics, add_variant, labels
+from mlops.serving.capture import CaptureEvent, CaptureSettings
+from mlops.serving.capture_writer import CaptureWriter
+from mlops.serving.metrics import PrometheusText, VariantMetrics, add_capture, add_variant, labels
 from mlops.serving.upstream import (
     UpstreamConnectError,
     UpstreamError,
     UpstreamPool,
     UpstreamResponse,
+    UpstreamResponseTooLarge,
     UpstreamTimeout,
 )
 
-MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # SageMaker's InvokeEndpoint limit
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # SageMaker's InvokeEndpoint limit, for requests and for answers
 DEFAULT_MODEL_TIMEOUT = 60.0  # SageMaker: a container answers /invocations within 60 s
 SHADOW_IN_FLIGHT_LIMIT = 64
 
@@ -171,7 +173,7 @@ class EndpointRoutes:
 class Invocation:
     """What the router did with a request; the HTTP layer renders it in its API's terms."""
 
-    kind: str  # ok | model_error | timeout | unavailable | not_found | bad_variant | not_ready
+    kind: str  # ok | model_error | timeout | unavailable | too_large | not_found | bad_variant | not_ready
     status: int = 200
     body: bytes = b""
     content_type: str = "application/octet-stream"
@@ -197,6 +199,7 @@ class EndpointRouter:
         capture: CaptureWriter | None = None,
         model_timeout: float = DEFAULT_MODEL_TIMEOUT,
         max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+        max_response_bytes: int = MAX_PAYLOAD_BYTES,
         shadow_limit: int = SHADOW_IN_FLIGHT_LIMIT,
         rand: Callable[[], float] = random.random,
         status_of: Callable[[str], str | None] = lambda name: None,
@@ -204,6 +207,7 @@ class EndpointRouter:
         self.capture = capture
         self.model_timeout = model_timeout
         self.max_payload_bytes = max_payload_bytes
+        self.max_response_bytes = max_response_bytes  # a model's answer past this is refused, not relayed
         self.shadow_limit = shadow_limit
         self.rand = rand
         self.status_of = status_of  # why an endpoint without routes has none (Creating, Failed …)
@@ -306,8 +310,21 @@ class EndpointRouter:
             sent = time.perf_counter()
             try:
                 response = await instance.pool.request(
-                    b"POST", b"/invocations", self._headers(request), request.body, self.model_timeout
+                    b"POST",
+                    b"/invocations",
+                    self._headers(request),
+                    request.body,
+                    self.model_timeout,
+                    self.max_response_bytes,
                 )
+            except UpstreamResponseTooLarge as e:  # the instance is healthy; its answer cannot be relayed
+                return Invocation(
+                    "too_large",
+                    502,
+                    variant=pool.name,
+                    message=f"variant {pool.name} answered {e.status} with {e.size_text()}, over the "
+                    f"{self.max_response_bytes}-byte limit of InvokeEndpoint's response",
+                ), time.perf_counter() - sent
             except UpstreamTimeout as e:
                 self._failed(instance, f"timeout: {e}")
                 return Invocation(
@@ -441,11 +458,7 @@ class EndpointRouter:
             self.shadow_dropped,
         )
         if self.capture is not None:
-            c = self.capture
-            text.add("mlops_capture_records_total", "counter", "capture records written", "", c.written)
-            text.add("mlops_capture_dropped_total", "counter", "capture records dropped: queue full", "", c.dropped)
-            text.add("mlops_capture_failed_total", "counter", "capture records that could not be written", "", c.failed)
-            text.add("mlops_capture_queue", "gauge", "capture records waiting for the writer", "", c.pending)
+            add_capture(text, self.capture.statistics())
         if extra is not None:
             extra(text)
         return text.render()

@@ -4,8 +4,10 @@ One ``UpstreamPool`` per model-server instance keeps idle connections; a request
 one), writes the request in a single send, and parses the answer with httptools (Content-Length or
 chunked). A connection that was idle in the pool and turns out closed by the server before it
 answered anything is retried once on a fresh connection (a stale keep-alive, not a failure of the
-request). Everything else surfaces as ``UpstreamError`` (could not connect, reset, bad answer) or
-``UpstreamTimeout``.
+request). Everything else surfaces as ``UpstreamError`` (could not connect, reset, bad answer),
+``UpstreamTimeout``, or ``UpstreamResponseTooLarge``: an answer over the request's ``max_response_bytes``
+(a Content-Length over it, or a chunked body growing past it) is refused as soon as that is known and
+its connection closed; it is never buffered whole.
 
 Sockets run with TCP_NODELAY, and when an answer arrives split across segments the client ACKs at
 once (TCP_QUICKACK, Linux): a server that writes its head and body in two sends otherwise waits out
@@ -22,6 +24,7 @@ import httptools
 
 _QUICKACK = getattr(socket, "TCP_QUICKACK", None)
 MAX_IDLE_PER_POOL = 256
+MAX_RESPONSE_BYTES = 6 * 1024 * 1024  # SageMaker's InvokeEndpoint limit
 
 
 class UpstreamError(Exception):
@@ -34,6 +37,20 @@ class UpstreamConnectError(UpstreamError):
 
 class UpstreamTimeout(UpstreamError):
     """The model server did not answer within the timeout."""
+
+
+class UpstreamResponseTooLarge(UpstreamError):
+    """The model server's answer is over the size the caller accepts."""
+
+    def __init__(self, status: int, size: int, declared: bool, limit: int) -> None:
+        self.status = status
+        self.size = size
+        self.declared = declared  # True: its Content-Length said so; False: at least ``size`` bytes arrived
+        self.limit = limit
+        super().__init__(f"the answer ({status}) holds {self.size_text()}, over the {limit}-byte limit")
+
+    def size_text(self) -> str:
+        return f"{self.size} bytes" if self.declared else f"more than {self.size} bytes"
 
 
 @dataclass(frozen=True)
@@ -58,8 +75,11 @@ class _Connection(asyncio.Protocol):
         self.closed = False
         self.received = False
         self.keep_alive = True
+        self.max_body = MAX_RESPONSE_BYTES
         self._headers: list[tuple[bytes, bytes]] = []
         self._body: list[bytes] = []
+        self._size = 0
+        self._refused = False
         self._sock: socket.socket | None = None
 
     # asyncio.Protocol
@@ -96,15 +116,36 @@ class _Connection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers.append((name, value))
 
+    def on_headers_complete(self) -> None:
+        for name, value in self._headers:
+            if name.lower() == b"content-length" and value.strip().isdigit() and int(value) > self.max_body:
+                self._too_large(int(value), declared=True)
+                return
+
     def on_body(self, body: bytes) -> None:
+        if self._refused:
+            return
+        self._size += len(body)
+        if self._size > self.max_body:
+            self._too_large(self.max_body, declared=False)
+            return
         self._body.append(body)
 
+    def _too_large(self, size: int, declared: bool) -> None:
+        self._refused = True
+        self._body = []
+        self._fail(UpstreamResponseTooLarge(self.parser.get_status_code(), size, declared, self.max_body))
+        self.close()  # the rest of the answer is not read: the connection cannot be reused
+
     def on_message_complete(self) -> None:
+        if self._refused:
+            return
         status = self.parser.get_status_code()
         self.keep_alive = self.parser.should_keep_alive()
         response = UpstreamResponse(status, self._headers, b"".join(self._body))
         self._headers = []
         self._body = []
+        self._size = 0
         waiter = self.waiter
         self.waiter = None
         if waiter is not None and not waiter.done():
@@ -116,9 +157,12 @@ class _Connection(asyncio.Protocol):
         if waiter is not None and not waiter.done():
             waiter.set_exception(error)
 
-    def send(self, data: bytes, loop: asyncio.AbstractEventLoop) -> asyncio.Future[UpstreamResponse]:
+    def send(
+        self, data: bytes, loop: asyncio.AbstractEventLoop, max_body: int = MAX_RESPONSE_BYTES
+    ) -> asyncio.Future[UpstreamResponse]:
         assert self.transport is not None
         self.received = False
+        self.max_body = max_body
         self.waiter = loop.create_future()
         self.transport.write(data)
         return self.waiter
@@ -171,6 +215,7 @@ class UpstreamPool:
         headers: list[tuple[bytes, bytes]],
         body: bytes,
         timeout: float,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> UpstreamResponse:
         loop = asyncio.get_running_loop()
         data = self._head(method, path, headers, len(body)) + body
@@ -184,11 +229,11 @@ class UpstreamPool:
                     break
             if conn is None:
                 conn = await self._open(loop)
-            waiter = conn.send(data, loop)
+            waiter = conn.send(data, loop, max_response_bytes)
             timer = loop.call_later(timeout, _expire, waiter, timeout)
             try:
                 response = await waiter
-            except UpstreamTimeout:
+            except (UpstreamTimeout, UpstreamResponseTooLarge):
                 conn.close()
                 raise
             except UpstreamError:

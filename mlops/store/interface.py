@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Protocol
 
 from mlops.core.errors import ValidationError
@@ -42,6 +42,30 @@ def open_store(uri: str, s3_endpoint_url: str | None = None) -> ArtifactStore:
     from mlops.store.local import LocalStore
 
     return LocalStore()
+
+
+def relative_key(uri: str, prefix: str) -> PurePosixPath:
+    """Where object ``uri``, listed under ``prefix``, goes below a local folder: its key past the prefix
+    (the base name when ``uri`` is the prefix itself). A remote key can hold anything, so a key with a
+    ``..`` or ``.`` segment, an empty segment (``a//b``, a leading ``/``: an absolute key), a backslash or
+    a NUL is refused with an error naming it, before anything is written."""
+    base = prefix.rstrip("/")
+    if uri == base:
+        rest = uri.rsplit("/", 1)[-1]
+    elif base and uri.startswith(base):
+        rest = uri[len(base) :]
+        rest = rest[1:] if rest.startswith("/") else rest
+    else:
+        raise ValidationError(f"key {uri!r}", f"is not under {prefix!r}")
+    field = f"key {uri!r}"
+    if "\\" in rest or "\0" in rest:
+        raise ValidationError(field, "holds a backslash or a NUL; refused as a local file name")
+    if rest.startswith("/"):
+        raise ValidationError(field, "is absolute below the prefix; refused as a local file name")
+    segments = rest.split("/")
+    if any(s in ("", ".", "..") for s in segments):
+        raise ValidationError(field, "has an empty, '.' or '..' segment; refused as a local file name")
+    return PurePosixPath(*segments)
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:

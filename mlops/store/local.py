@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -40,14 +41,21 @@ class LocalStore:
         return uri
 
     def get_file(self, uri: str, local: Path) -> Path:
+        """A copy of the object at ``local``, never a link to it: whoever gets a file may change it
+        (a training job may write to its input) without changing the stored object. The copy is a
+        reflink where the filesystem shares blocks (btrfs, XFS) and an in-kernel copy elsewhere."""
         source = to_path(uri)
         if not source.is_file():
             raise NotFoundError("artifact", uri)
         local.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=local.parent, prefix=f".{local.name}.")
         try:
-            os.link(source, local)
-        except OSError:
-            shutil.copyfile(source, local)
+            with open(source, "rb") as src, os.fdopen(fd, "wb") as dst:
+                copy_contents(src.fileno(), dst.fileno())
+            os.replace(tmp, local)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
         return local
 
     def put_bytes(self, data: bytes, uri: str) -> str:
@@ -82,3 +90,25 @@ class LocalStore:
         if base.startswith("file://"):
             return to_uri(to_path(base).joinpath(*parts))
         return str(Path(base).joinpath(*parts))
+
+
+_NO_COPY_FILE_RANGE = (errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EPERM)
+
+
+def copy_contents(src: int, dst: int) -> None:
+    """Copy the file ``src`` into the empty file ``dst`` (descriptors) with ``copy_file_range``, which
+    shares blocks where the filesystem can and stays in the kernel elsewhere; read/write where the
+    call is not supported (another filesystem on an older kernel, some network filesystems)."""
+    size, copied = os.fstat(src).st_size, 0
+    while copied < size:
+        try:
+            n = os.copy_file_range(src, dst, size - copied)
+        except (OSError, AttributeError) as e:  # AttributeError: not Linux
+            if copied or (isinstance(e, OSError) and e.errno not in _NO_COPY_FILE_RANGE):
+                raise
+            with open(src, "rb", closefd=False) as s, open(dst, "wb", closefd=False) as d:
+                shutil.copyfileobj(s, d, 1 << 20)
+            return
+        if n == 0:  # the source shrank meanwhile
+            return
+        copied += n

@@ -77,7 +77,8 @@ class S3Store:
         bucket, key = split_s3_uri(prefix)
         out: list[str] = []
         for page in self._client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key):
-            out.extend(f"s3://{bucket}/{obj['Key']}" for obj in page.get("Contents", []))
+            keys = (obj["Key"] for obj in page.get("Contents", []))
+            out.extend(f"s3://{bucket}/{k}" for k in keys if not k.endswith("/"))  # "a/": a folder marker
         return sorted(out)
 
     def join(self, base: str, *parts: str) -> str:

@@ -1,12 +1,14 @@
 """Tuning job records on disk: one folder per tuning job (request, record, runner log, convergence plot).
-Writes are atomic renames, so the CLI, Airflow and the runner can read while the runner writes."""
+Writes are atomic renames, so the CLI, Airflow and the runner can read while the runner writes. Every
+path goes through ``folder``, which refuses a bad name or a folder resolving outside the store."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from mlops.core.errors import ConflictError, NotFoundError
-from mlops.core.files import write_atomic
+from mlops.core.files import path_under, write_atomic
+from mlops.core.ids import check_tuning_job_name
 from mlops.core.tuning_job import TuningJob, TuningJobRequest
 
 
@@ -15,7 +17,9 @@ class TuningJobStore:
         self.root = root.resolve()
 
     def folder(self, name: str) -> Path:
-        return self.root / name
+        """The tuning job's folder: the name is checked and must stay in the store."""
+        field = "HyperParameterTuningJobName"
+        return path_under(self.root, check_tuning_job_name(field, name), field=field)
 
     def reserve(self, request: TuningJobRequest) -> Path:
         folder = self.folder(request.HyperParameterTuningJobName)

@@ -32,6 +32,7 @@ from mlops.core.training import (
 from mlops.runtime.interface import ModelServerRuntime
 from mlops.runtime.supervised import SupervisedRuntime
 from mlops.settings import Settings, load_settings
+from tests.conformance.hostile import HOSTILE, HOSTILE_FILES
 
 REPO = Path(__file__).resolve().parents[2]
 STUB = "conformance-stub"
@@ -76,9 +77,9 @@ WORKDIR /opt/program
 XGB = {"objective": "binary:logistic", "num_round": "20", "max_depth": "3", "eta": "0.3", "nthread": "1"}
 
 
-def write_stub(folder: Path) -> Path:
+def write_stub(folder: Path, files: dict[str, str] = STUB_FILES) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    for name, text in STUB_FILES.items():
+    for name, text in files.items():
         path = folder / name
         path.write_text(text)
         path.chmod(0o755 if name in ("train", "serve") else 0o644)
@@ -86,12 +87,13 @@ def write_stub(folder: Path) -> Path:
 
 
 def algorithms_folder(root: Path) -> Path:
-    """The repo's algorithms (linked) plus the stub, as one catalog folder."""
+    """The repo's algorithms (linked) plus the stub and the hostile algorithm, as one catalog folder."""
     root.mkdir(parents=True, exist_ok=True)
     for folder in sorted((REPO / "algorithms").iterdir()):
         if (folder / "algorithm.json").is_file() and not (root / folder.name).exists():
             (root / folder.name).symlink_to(folder, target_is_directory=True)
     write_stub(root / STUB)
+    write_stub(root / HOSTILE, HOSTILE_FILES)
     return root
 
 
@@ -121,7 +123,7 @@ def conformance_algorithms(tmp_path_factory: pytest.TempPathFactory) -> Algorith
 def docker_images(conformance_algorithms: AlgorithmCatalog, tmp_path_factory: pytest.TempPathFactory) -> list[Any]:
     engine_or_skip().close()
     return build_images(
-        conformance_algorithms, tmp_path_factory.mktemp("image-builds"), ["xgboost", "byoc-example", STUB]
+        conformance_algorithms, tmp_path_factory.mktemp("image-builds"), ["xgboost", "byoc-example", STUB, HOSTILE]
     )
 
 

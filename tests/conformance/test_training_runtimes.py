@@ -239,3 +239,42 @@ def test_model_server_refuses_a_model_whose_sha256_does_not_match(
         server_runtime.start_server("xgboost", trained_model.ModelArtifacts.S3ModelArtifacts, "0" * 64)
     servers = tmp_path / "servers"
     assert not list(servers.rglob("xgboost-model")), "the refused model was unpacked"
+
+
+def test_model_server_refuses_a_model_without_a_sha256_and_starts_nothing(
+    server_runtime: ModelServerRuntime, trained_model: TrainingJob, tmp_path: Path
+) -> None:
+    assert trained_model.ModelArtifacts is not None
+    try:
+        server = server_runtime.start_server(
+            "xgboost",
+            trained_model.ModelArtifacts.S3ModelArtifacts,
+            None,  # type: ignore[arg-type]  # what a caller holding an old record without one would pass
+        )
+    except ValidationError as e:
+        assert "no sha256 is recorded" in str(e) and "unchecked" in str(e)
+    else:
+        server_runtime.stop_server(server)
+        pytest.fail("a model server was started on a model whose sha256 is unknown")
+    servers = tmp_path / "servers"
+    assert not list(servers.rglob("xgboost-model")), "the unchecked model was unpacked"
+    assert not list(servers.rglob("server.log")), "a server process was started"
+    instances = {p.name for p in servers.iterdir()} if servers.is_dir() else set()
+    assert _server_containers(instances) == []
+
+
+def _server_containers(instance_ids: set[str]) -> list[str]:
+    """Containers (any state) the Docker runtime made for these instance folders; none without an engine."""
+    if not instance_ids:
+        return []
+    from mlops.runtime.docker_engine import LABEL_SERVER, connect
+
+    client = connect()
+    try:
+        return [
+            str(c.name)
+            for c in client.containers.list(all=True, filters={"label": LABEL_SERVER})
+            if c.labels.get(LABEL_SERVER) in instance_ids
+        ]
+    finally:
+        client.close()

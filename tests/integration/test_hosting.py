@@ -21,7 +21,6 @@ from mlops.core.training import TrainingJobStatus
 from mlops.data.churn_sample import DemoFiles
 from mlops.runtime.local_process import LocalProcessRuntime
 from mlops.services.hosting import (
-    HostingClient,
     create_endpoint_config,
     create_model,
     deployment_config,
@@ -220,7 +219,7 @@ def test_updates_refused_with_a_reason(hosting: Hosting) -> None:
     assert bad.returncode == 2 and "at most 50%" in bad.stderr
     bad = hosting.cli("endpoint-configs", "create", "cfg-x", "--variant", "name=a,model=ghost", check=False)
     assert bad.returncode == 2 and "model 'ghost' not found" in bad.stderr
-    client = HostingClient(hosting.url)
+    client = hosting.client()
     with pytest.raises(MlopsError, match="endpoint config 'cfg-404' not found"):
         client.update_endpoint("churn", "cfg-404", None)
     with pytest.raises(ValidationError, match="nope not defined"):
@@ -242,6 +241,9 @@ def test_the_cli_invokes_lists_and_describes(hosting: Hosting) -> None:
     text = hosting.cli("endpoints", "describe", "churn").stdout
     assert "status:        InService" in text and "config:        cfg-2" in text
     assert "shadow:        shadow" in text and "last rollback: step 1" in text
+    assert " written, 0 failed, 0 dropped, " in text  # the capture writer's counts for this endpoint
+    statistics = hosting.describe("churn")["DataCaptureConfig"]["CaptureStatistics"]
+    assert statistics["WrittenRecords"] > 0 and statistics["FailedRecords"] == 0 and statistics["LastError"] is None
 
 
 def test_metrics_in_prometheus_text(hosting: Hosting) -> None:
@@ -251,6 +253,8 @@ def test_metrics_in_prometheus_text(hosting: Hosting) -> None:
     assert 'mlops_invocations_total{endpoint="churn",variant="shadow",config="cfg-2",role="shadow"}' in text
     assert 'quantile="0.99"' in text and "mlops_overhead_latency_seconds_sum" in text
     assert 'mlops_fleet_traffic_share{endpoint="churn",config="cfg-2"} 1.0' in text
+    assert 'mlops_capture_failed_total{endpoint="churn"} 0' in text
+    assert 'mlops_capture_queue_bytes{endpoint="churn"}' in text and 'mlops_capture_records_total{endpoint="churn"}' in text
 
 
 def test_a_clean_stop_stops_every_model_server(hosting: Hosting) -> None:

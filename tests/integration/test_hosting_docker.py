@@ -16,6 +16,7 @@ import pytest
 from mlops.runtime.docker_engine import LABEL_SERVER
 from mlops.services.hosting import create_endpoint_config, create_model, parse_variant
 from mlops.settings import Settings
+from mlops.store.interface import sha256_file
 from tests.integration.test_hosting_support import ROW, Hosting, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker]
@@ -62,7 +63,8 @@ def test_containers_serve_and_never_outlive_the_control_process(engine: Any, tmp
     hosting.start()
     try:
         settings = Settings(home=hosting.home)
-        create_model(settings, "tiny", str(tiny_xgboost_model(tmp_path / "model")), algorithm="xgboost")
+        archive = tiny_xgboost_model(tmp_path / "model")  # made here, so the test vouches for its sha256
+        create_model(settings, "tiny", str(archive), algorithm="xgboost", model_sha256=sha256_file(archive))
         create_endpoint_config(settings, "cfg", [parse_variant("name=AllTraffic,model=tiny,instances=2")])
         hosting.create_endpoint("dock", "cfg")
         ours = {i["ContainerId"] for i in hosting.instances()}

@@ -23,7 +23,6 @@ import pytest
 from mlops.core.errors import MlopsError
 from mlops.hosting.reaper import tagged_processes
 from mlops.services.hosting import (
-    HostingClient,
     create_endpoint_config,
     create_model,
     parse_capture,
@@ -32,6 +31,7 @@ from mlops.services.hosting import (
 )
 from mlops.serving.capture import read_capture
 from mlops.settings import Settings
+from mlops.store.interface import sha256_file
 from tests.integration.test_hosting_support import (
     ContinuousClient,
     Hosting,
@@ -54,7 +54,8 @@ def hosting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hosting]:
     h.start()
     settings = Settings(home=h.home, algorithms_dir=root / "algorithms")  # what the CLI would do, in-process
     for name, answer in (("echo-a", "0.25"), ("echo-b", "0.75")):
-        create_model(settings, name, str(echo_model(root / name, answer)), algorithm="echo")
+        archive = echo_model(root / name, answer)  # made here, so the test vouches for its sha256
+        create_model(settings, name, str(archive), algorithm="echo", model_sha256=sha256_file(archive))
     create_endpoint_config(settings, "cfg-a", [parse_variant("name=a,model=echo-a")])
     create_endpoint_config(settings, "cfg-b", [parse_variant("name=b,model=echo-b")])
     create_endpoint_config(settings, "cfg-shadow", [parse_variant("name=a,model=echo-a")],
@@ -157,7 +158,7 @@ def test_a_failing_or_hung_shadow_never_touches_the_caller(hosting: Hosting) -> 
 def test_deleting_an_endpoint_while_its_servers_start_leaves_nothing_running(hosting: Hosting) -> None:
     tag = json.loads((hosting.home / "hosting" / "instances.json").read_text())["ControlTag"]
     before = set(tagged_processes(tag))
-    client = HostingClient(hosting.url)
+    client = hosting.client()
     client.create_endpoint("ephemeral", "cfg-capture")  # two instances, starting in the background
     client.delete("ephemeral")
     time.sleep(3)  # the starts finish in their threads, then are stopped
@@ -170,7 +171,7 @@ async def _load(port: int, endpoint: str, total: int, connections: int) -> list[
     statuses: list[int] = []
     queue = iter(range(total))
     body = b"1,2,3"
-    request = (f"POST /endpoints/{endpoint}/invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
+    request = (f"POST /endpoints/{endpoint}/invocations HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: text/csv\r\n"
                f"Content-Length: {len(body)}\r\n\r\n").encode() + body
 
     async def worker() -> None:

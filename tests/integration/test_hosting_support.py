@@ -15,7 +15,6 @@ import sys
 import tarfile
 import threading
 import time
-import urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -147,14 +146,22 @@ class Hosting:
         wait_until(self._healthy, 30, f"the control process on {self.url}")
 
     def _healthy(self) -> bool:
+        from mlops.services.hosting import ControlProcessUnavailable
+
         assert self.proc is not None
         if self.proc.poll() is not None:
             raise AssertionError(f"the control process exited with {self.proc.returncode}:\n{self.log.read_text()}")
         try:
-            with urllib.request.urlopen(f"{self.url}/_control/health", timeout=2) as r:
-                return bool(r.status == 200)
-        except OSError:
+            return self.client(timeout=2).health().pid == self.proc.pid
+        except ControlProcessUnavailable:
             return False
+
+    def client(self, timeout: float = 150.0):  # type: ignore[no-untyped-def]
+        """The control API's client with this home's credentials (what the CLI uses)."""
+        from mlops.hosting.credentials import ControlCredentials
+        from mlops.services.hosting import HostingClient
+
+        return HostingClient(self.url, ControlCredentials.for_home(self.home), timeout)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
         assert self.proc is not None
@@ -165,15 +172,11 @@ class Hosting:
 
     def describe(self, name: str) -> dict:  # type: ignore[type-arg]
         """DescribeEndpoint through the control API (what `mlops endpoints describe --json` prints)."""
-        from mlops.services.hosting import HostingClient
-
-        return HostingClient(self.url).describe(name).model_dump(mode="json")
+        return self.client().describe(name).model_dump(mode="json")
 
     def create_endpoint(self, name: str, config: str) -> dict:  # type: ignore[type-arg]
         """CreateEndpoint through the control API, waiting until it is InService."""
-        from mlops.services.hosting import HostingClient
-
-        client = HostingClient(self.url)
+        client = self.client()
         client.create_endpoint(name, config)
         record = client.wait(name, timeout=120).model_dump(mode="json")
         assert record["EndpointStatus"] == "InService", record

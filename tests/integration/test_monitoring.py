@@ -26,7 +26,8 @@ from mlops.contract.payloads import encode_predictions
 from mlops.core.hosting import CaptureContentTypeHeader, DataCaptureConfig
 from mlops.data.churn_sample import generate
 from mlops.data.formats import build_encoding, encode_features, encode_labels
-from mlops.serving.capture import CaptureEvent, CaptureSettings, CaptureWriter
+from mlops.serving.capture import CaptureEvent, CaptureSettings
+from mlops.serving.capture_writer import CaptureWriter
 
 pytestmark = pytest.mark.integration
 
@@ -129,7 +130,9 @@ def test_monitoring_end_to_end(
         )
         == 0
     )
-    assert "baseline churn from" in capsys.readouterr().out
+    out = capsys.readouterr()
+    assert "baseline churn from" in out.out
+    assert "warning: rows: every row of" in out.err and "the model's training job is unknown here" in out.err
     assert (
         main(
             [
@@ -186,6 +189,8 @@ def test_monitoring_end_to_end(
     assert main(["monitor", "run", "churn-endpoint", "--window", "1h", "--end", now.isoformat()]) == 1
     out = capsys.readouterr().out
     assert "CompletedWithViolations" in out and "malformed lines 1, truncated 1" in out
+    assert "    - data_drift_check monthly_charges ks: Drift detected in 'monthly_charges'" in out  # names its feature
+    assert "retrain: requested, not started - recorded in " in out and "retraining started" not in out
     run_dir = next((home / "monitoring" / "runs" / "churn-endpoint").iterdir())
     run = json.loads((run_dir / "run.json").read_text())
     assert run["Capture"]["Rows"] == 300 and run["GroundTruth"]["MatchedRows"] == 300
@@ -195,6 +200,10 @@ def test_monitoring_end_to_end(
     violations = json.loads((run_dir / "violations.json").read_text())["violations"]
     assert any(v["feature_name"] == "monthly_charges" and v["monitoring_type"] == "data-drift" for v in violations)
     assert (run_dir / "report.html").stat().st_size > 100_000
+    page = (run_dir / "report.html").read_text()
+    assert f"<title>Monitoring run {run['MonitoringRunName']} — churn-endpoint</title>" in page
+    drifted_v = next(v for v in violations if v["monitoring_type"] == "data-drift")
+    assert drifted_v["window_rows"] == 300 and drifted_v["observed_value"] < drifted_v["threshold"]
     assert (
         run["Retrain"]["Retrain"] is True and run["Retrain"]["TriggeringViolation"]["monitoring_type"] == "data-drift"
     )
@@ -235,3 +244,72 @@ def test_baseline_from_a_dataset_version_of_the_store(
     assert manifest["Encoding"]["LabelColumn"] == "churn" and "customer_id" not in manifest["Columns"]
     assert main(["monitor", "baseline", "churn", "--version", "7"]) == 2
     assert "churn version 7" in capsys.readouterr().err
+
+
+def test_a_training_jobs_baseline_is_its_held_out_split_and_a_linear_learner_is_explained(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`mlops monitor baseline DATASET --model JOB`: the baseline is made from the test split the job never
+    saw (named in baseline.json), and a linear-learner model gets a permutation-SHAP attribution baseline."""
+    from mlops.core.datasets import DataFormat
+    from mlops.services.datasets import dataset_store
+    from mlops.settings import Settings
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("MLOPS_HOME", str(home))
+    generate(2000, seed=4).to_csv(tmp_path / "churn.csv", index=False)
+    assert main(["data", "ingest", "churn", "--source", str(tmp_path / "churn.csv")]) == 0
+    assert main(["data", "split", "churn"]) == 0
+    store = dataset_store(Settings(home=home))
+    split = store.splits(store.resolve("churn"))[0]
+    part = {p.Name: p.file(DataFormat.csv).Uri for p in split.Parts}
+    args = ["train", "--algorithm", "linear-learner", "--train", part["train"], "--validation", part["validation"],
+            "--channel", f"test={part['test']}", "--hp", "predictor_type=binary_classifier", "--hp", "epochs=3",
+            "--job-name", "ll-churn"]  # fmt: skip
+    assert main(args) == 0, capsys.readouterr()
+    capsys.readouterr()
+    assert main(["monitor", "baseline", "churn", "--model", "ll-churn", "--facet", "gender"]) == 0
+    out = capsys.readouterr()
+    test_rows = split.part("test").Rows
+    assert f"rows: the test split {split.SplitId} of churn@" in out.out and "warning" not in out.err
+    folder = home / "monitoring" / "baselines" / "churn"
+    manifest = json.loads((folder / "baseline.json").read_text())
+    assert manifest["RowCount"] == test_rows and manifest["Rows"]["HeldOut"] is True
+    assert manifest["Rows"]["SplitPart"] == "test" and manifest["Rows"]["TrainingJobName"] == "ll-churn"
+    quality = json.loads((folder / "model-quality" / "statistics.json").read_text())
+    assert quality["dataset"]["item_count"] == test_rows  # scored on rows the model never saw
+    explained = json.loads((folder / "attribution.json").read_text())["explanations"]
+    assert list(explained) == ["permutation_shap"] and manifest["AttributionMethod"] == "permutation_shap"
+    values = explained["permutation_shap"]["label0"]["global_shap_values"]
+    assert set(values) == set(manifest["Columns"]) and max(values.values()) > 0
+    generate(1500, seed=5).to_csv(tmp_path / "churn2.csv", index=False)
+    assert main(["data", "ingest", "churn", "--source", str(tmp_path / "churn2.csv")]) == 0
+    capsys.readouterr()
+    assert main(["monitor", "baseline", "churn", "--model", "ll-churn", "--version", "2", "--force"]) == 2
+    assert "training job ll-churn was trained on churn@" in capsys.readouterr().err  # not another version's rows
+
+
+def test_a_model_no_monitor_can_score_makes_a_baseline_without_it_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MLOPS_HOME", str(tmp_path / "home"))
+    generate(800, seed=3).to_csv(tmp_path / "churn.csv", index=False)
+    with tarfile.open(tmp_path / "model.tar.gz", "w:gz") as tar:
+        info = tarfile.TarInfo("model.bin")  # a brought-your-own container's model
+        info.size = 4
+        tar.addfile(info, io.BytesIO(b"\0\1\2\3"))
+    args = [
+        "monitor",
+        "baseline",
+        str(tmp_path / "churn.csv"),
+        "--name",
+        "byoc",
+        "--model",
+        str(tmp_path / "model.tar.gz"),
+    ]
+    assert main(args) == 0
+    out = capsys.readouterr()
+    assert "note: made without the model" in out.err and "holds model.bin" in out.err
+    manifest = json.loads((tmp_path / "home" / "monitoring" / "baselines" / "byoc" / "baseline.json").read_text())
+    assert manifest["HasPredictions"] is False and "AttributionMethod" not in manifest
+    assert "no model-quality, post-training bias or attribution baseline" in manifest["Notes"][0]

@@ -1,10 +1,11 @@
 """The data-quality gate on great-expectations: a suite suggested from a reference version, validation
-reports (typed result + GE's HTML), `mlops data validate` exit codes, and `require_valid` refusing a bad
+reports (typed result + a self-contained HTML page), `mlops data validate` exit codes, and `require_valid` refusing a bad
 version by naming the failed expectations."""
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,6 +114,11 @@ def test_drifted_version_fails_with_the_expectations_and_sample_rows(
     assert "FAILED: churn version 2" in html and "weekly" in html and "999.0" in html
     stored = json.loads(Path(result.ResultUri or "").read_text())
     assert stored["Success"] is False and stored["DatasetVersion"] == versions.drifted.Version
+    # one self-contained page: readable offline, nothing fetched from the web, no newsletter banner
+    assert not re.search(r"https?://|<script|<link|<img|src=", html, re.IGNORECASE)
+    assert "newsletter" not in html.lower()
+    assert f"Failed expectations ({len(result.failed)})" in html
+    assert f"Passed expectations ({result.SuccessfulExpectations})" in html
 
     with pytest.raises(DataQualityError) as info:
         ds.require_valid(versions.store, "churn", "2")

@@ -96,6 +96,30 @@ def test_failed_jobs_do_not_end_the_search_but_all_failing_does(curve_settings: 
     assert all_fail.BestTrainingJob is None
 
 
+def test_no_job_reporting_the_objective_fails_with_a_reason(curve_settings: Settings) -> None:
+    job = _tune(curve_settings, "silent", _config(ranges="quality=0.1:10", jobs=2), static={"silent": "true"})
+    assert job.HyperParameterTuningJobStatus is HyperParameterTuningJobStatus.Failed
+    assert job.TrainingJobStatusCounters.Completed == 2
+    assert job.ObjectiveStatusCounters.Failed == 2
+    assert "no training job reported the objective metric 'validation:score'" in (job.FailureReason or "")
+    assert job.BestTrainingJob is None
+
+
+def test_objective_on_a_channel_not_given_is_refused_up_front(tmp_path: Path, churn: DemoFiles) -> None:
+    settings = Settings(home=tmp_path / "home")
+    config = HyperParameterTuningJobConfig(
+        HyperParameterTuningJobObjective=HyperParameterTuningJobObjective(Type="Maximize", MetricName="validation:auc"),
+        ResourceLimits=ResourceLimits(MaxNumberOfTrainingJobs=2, MaxParallelTrainingJobs=1),
+        ParameterRanges=parse_ranges(["eta=0.1:0.5"]))
+    with pytest.raises(ValidationError) as info:
+        build_tuning_request(AlgorithmCatalog(settings.algorithms_dir), TuningInput(
+            name="no-validation", algorithm="xgboost", channels={"train": str(churn.train)}, config=config,
+            static_hyperparameters={"num_round": "5"}), settings.artifacts)
+    assert info.value.field == "objective"
+    assert "'validation' channel, which is not given (channels given: train)" in str(info.value)
+    assert not (settings.home / "tuning-jobs").exists()
+
+
 def test_early_stopping_auto_stops_jobs_worse_than_the_median(curve_settings: Settings) -> None:
     config = _config(jobs=10, parallel=1, TrainingJobEarlyStoppingType="Auto")
     job = _tune(curve_settings, "median", config, static={"steps": "20", "pace": "0.05"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -44,6 +45,9 @@ HANDLER = textwrap.dedent(
 )
 
 
+SOCKET_TIMEOUT = 1.0
+
+
 @pytest.fixture(params=[1, 2], ids=["one-worker", "prefork-two-workers"])
 def server(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
     (tmp_path / "model").mkdir()
@@ -57,6 +61,7 @@ def server(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-u
         "SAGEMAKER_BIND_TO_PORT": str(port),
         "SAGEMAKER_MODEL_SERVER_WORKERS": str(request.param),
         "MLOPS_MAX_PAYLOAD_BYTES": "1000",
+        "MLOPS_SOCKET_TIMEOUT_SECONDS": str(SOCKET_TIMEOUT),
     }
     proc = subprocess.Popen([sys.executable, str(script)], env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -101,3 +106,56 @@ def test_sigterm_stops_cleanly(server) -> None:  # type: ignore[no-untyped-def]
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=10) == 0
     assert not ping(url, timeout=0.5)
+
+
+def _raw(url: str, data: bytes, timeout: float = 8.0) -> tuple[bytes, float]:
+    """Send ``data`` as is; everything the server answers until it closes, and how long that took."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(data)
+        sock.settimeout(timeout)
+        started = time.monotonic()
+        answer = b""
+        try:
+            while chunk := sock.recv(65536):
+                answer += chunk
+        except ConnectionResetError:
+            pass
+        return answer, time.monotonic() - started
+
+
+@pytest.mark.parametrize("head,message", [
+    (b"Content-Length: -1", b"Content-Length '-1' is not a non-negative whole number"),
+    (b"Content-Length: 3x", b"Content-Length '3x' is not a non-negative whole number"),
+    (b"Content-Length: \xd9\xa3", b"is not a non-negative whole number"),
+    (b"X-No-Length: 1", b"a POST needs a Content-Length header"),
+    (b"Content-Length: 3\r\nContent-Length: 4", b"Content-Length is given more than once"),
+    (b"Transfer-Encoding: chunked", b"Transfer-Encoding 'chunked' is not supported"),
+])
+def test_a_post_with_a_bad_length_gets_400_and_the_server_stays_up(server, head: bytes, message: bytes) -> None:  # type: ignore[no-untyped-def]
+    url, proc = server
+    answer, took = _raw(url, b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n" + head +
+                        b"\r\n\r\n1,2,3")
+    assert answer.startswith(b"HTTP/1.1 400 ") and message in answer, answer
+    assert b"Connection: close" in answer and took < SOCKET_TIMEOUT  # closed at once: the framing is unknown
+    assert _post(url, b"3") == (200, b"6.0") and proc.poll() is None
+
+
+def test_a_request_head_over_the_cap_gets_431(server) -> None:  # type: ignore[no-untyped-def]
+    url, _ = server
+    headers = b"".join(b"X-Pad-%d: %s\r\n" % (i, b"a" * 2000) for i in range(40))  # 80 KB, each line short
+    answer, _ = _raw(url, b"GET /ping HTTP/1.1\r\nHost: x\r\n" + headers + b"\r\n")
+    assert answer.startswith(b"HTTP/1.1 431 ") and b"over the 65536-byte limit" in answer, answer[:200]
+    small = b"".join(b"X-Pad-%d: %s\r\n" % (i, b"a" * 2000) for i in range(20))  # 40 KB passes
+    assert _raw(url, b"GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + small + b"\r\n")[0].startswith(
+        b"HTTP/1.1 200 ")
+
+
+def test_a_slow_or_silent_client_is_disconnected(server) -> None:  # type: ignore[no-untyped-def]
+    url, _ = server
+    for data in (b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n1,", b"GET /ping HTTP/1.1\r\n",
+                 b""):
+        answer, took = _raw(url, data)
+        assert took < SOCKET_TIMEOUT + 1.5, (data, took)
+        assert b"200" not in answer
+    assert _post(url, b"3") == (200, b"6.0")

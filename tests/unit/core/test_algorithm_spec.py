@@ -63,3 +63,23 @@ def test_channels_checked(xgboost_spec) -> None:  # type: ignore[no-untyped-def]
 def test_unknown_algorithm_lists_the_known_ones() -> None:
     with pytest.raises(NotFoundError, match="Known algorithms: .*xgboost"):
         AlgorithmCatalog(ALGORITHMS).get("catboost")
+
+
+def test_a_spec_describes_the_answers_of_only_the_types_it_supports() -> None:
+    import json
+
+    from pydantic import ValidationError as PydanticValidationError
+
+    from mlops.core.algorithm import AlgorithmSpec
+
+    raw = json.loads((ALGORITHMS / "xgboost" / "algorithm.json").read_text())
+    assert AlgorithmSpec.model_validate(raw).InferenceSpecification.ResponseFormats
+    raw["InferenceSpecification"]["ResponseFormats"].append(
+        {"MIMEType": "application/x-npy", "Answer": "a numpy array", "Fields": ["score"]}
+    )
+    with pytest.raises(PydanticValidationError, match="application/x-npy.*not in SupportedResponseMIMETypes"):
+        AlgorithmSpec.model_validate(raw)
+    raw["InferenceSpecification"]["ResponseFormats"].pop()
+    raw["InferenceSpecification"]["DefaultResponseMIMEType"] = "text/html"
+    with pytest.raises(PydanticValidationError, match="text/html"):
+        AlgorithmSpec.model_validate(raw)

@@ -157,8 +157,12 @@ def test_trigger_dedupe_and_resolve_in_every_channels_format(tmp_path: Path, rec
     # the team webhook wants critical alerts only: nothing went there
 
     assert notifier.notify(run("r2", ["monthly_charges"]), SCHEDULE) == ()  # same incident: not announced again
-    changed = notifier.notify(run("r3", ["monthly_charges", "age"]), SCHEDULE)
-    assert {a.EventAction for a in changed} == {"trigger"} and len(receiver.requests) == 4
+    # more violations while the incident is open: the incident is updated, nobody is paged a second time
+    assert notifier.notify(run("r3", ["monthly_charges", "age"]), SCHEDULE) == () and len(receiver.requests) == 2
+    incident = notifier.open_incidents("churn-endpoint")["mlops/churn-endpoint/data-drift"]
+    assert incident["violations"] == ["data-drift/data_drift_check/age", "data-drift/data_drift_check/monthly_charges"]
+    assert incident["run"] == "r1" and incident["last_run"] == "r3"
+    assert notifier.notify(run("r3b", ["age"]), SCHEDULE) == ()  # fewer, still open: still one incident
 
     resolved = notifier.notify(run("r4", []), SCHEDULE)
     assert [(a.Channel, a.EventAction) for a in resolved] == [("pagerduty", "resolve"), ("slack", "resolve")]
@@ -200,7 +204,7 @@ def test_failures_are_retried_with_backoff_then_kept_and_resent(
 
     receiver.fail = 100  # the receiver is down for this run
     slept.clear()
-    sent = notifier.notify(run("r2", ["age", "tenure_months"]), schedule)
+    sent = notifier.notify(run("r2", ["age"], ["tenure_months"]), schedule)  # a new incident: data quality
     assert not any(a.Delivered for a in sent) and slept == [0.5, 1.0, 0.5, 1.0]
     assert all(a.Error == "HTTP 503" for a in sent)
     outbox = [json.loads(line) for line in (tmp_path / "outbox.jsonl").read_text().splitlines()]
@@ -210,7 +214,7 @@ def test_failures_are_retried_with_backoff_then_kept_and_resent(
 
     receiver.fail = 0  # back up: the next run sends the outbox first
     before = len(receiver.requests)
-    sent = notifier.notify(run("r3", ["age", "tenure_months"]), schedule)
+    sent = notifier.notify(run("r3", ["age"], ["tenure_months"]), schedule)
     assert [a.Delivered for a in sent] == [True, True] and len(receiver.requests) == before + 2
     assert (tmp_path / "outbox.jsonl").read_text() == ""
 

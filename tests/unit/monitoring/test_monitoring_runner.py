@@ -16,7 +16,7 @@ from mlops.core.errors import ValidationError
 from mlops.core.monitoring import BiasConfig, CaptureSummary, MonitoringExecutionStatus, MonitoringType, MonitorSpec
 from mlops.monitoring import bias
 from mlops.monitoring.baseline import Baseline, bias_baseline
-from mlops.monitoring.drift import drift_check
+from mlops.monitoring.drift import column_thresholds, drift_check
 from mlops.monitoring.features import monitor_frame
 from mlops.monitoring.runner import run_monitors
 from mlops.monitoring.window import WindowData
@@ -122,7 +122,9 @@ def test_a_run_writes_violations_and_evidentlys_report(
     drift = run.result(MonitoringType.DataDrift)
     assert drift is not None
     moved = next(v for v in drift.Violations if v.feature_name == "monthly_charges")
-    assert moved.metric_name == "wasserstein" and moved.threshold == 0.1 and moved.observed_value > 0.5  # type: ignore[operator]
+    columns = len(baseline.manifest.Columns)  # a p-value test per column, at 1% for the whole window
+    assert moved.metric_name == "ks" and moved.threshold == pytest.approx(0.01 / columns)
+    assert moved.observed_value < 1e-6 and moved.window_rows == 600  # type: ignore[operator]
     listed = json.loads((tmp_path / "violations.json").read_text())["violations"]
     assert {
         "monitoring_type",
@@ -135,6 +137,10 @@ def test_a_run_writes_violations_and_evidentlys_report(
     assert len(listed) == len(run.violations)
     html = (tmp_path / "report.html").read_text()
     assert run.ReportUri == str(tmp_path / "report.html") and "Drift for column monthly_charges" in html
+    # one page for the run: its own title, the endpoint, the window, every monitor, evidently as a section
+    assert "<title>Monitoring run r5 — churn</title>" in html and "plotly-logomark" not in html.split("<body>")[0]
+    assert html.count("<h3>") == len(ALL) and "2026-11-22T03:00:00+00:00 .. 2026-11-22T04:00:00+00:00" in html
+    assert "<section class='evidently'>" in html and "<iframe" in html
     assert (tmp_path / "data-quality" / "statistics.json").is_file() and (
         tmp_path / "attribution" / "analysis.json"
     ).is_file()
@@ -155,7 +161,9 @@ def test_drift_decisions_agree_with_evidentlys_report(baseline: Baseline, held_o
     definition = DataDefinition(
         numerical_columns=[c for c in reference.columns if c not in cats], categorical_columns=cats
     )
-    snapshot = Report([DataDriftPreset(per_column_method={"age": "psi"})], include_tests=True).run(
+    methods, thresholds = column_thresholds(reference, current, spec)  # what the run's report gives evidently
+    preset = DataDriftPreset(per_column_method=methods, per_column_threshold=thresholds)
+    snapshot = Report([preset], include_tests=True).run(
         current_data=Dataset.from_pandas(plain(current), data_definition=definition),
         reference_data=Dataset.from_pandas(plain(reference), data_definition=definition),
     )
@@ -166,3 +174,4 @@ def test_drift_decisions_agree_with_evidentlys_report(baseline: Baseline, held_o
     }
     assert {d.column: d.drifted for d in ours} == theirs
     assert theirs["tenure_months"] and next(d.method for d in ours if d.column == "age") == "psi"
+    assert {d.method for d in ours if d.column != "age"} == {"ks", "chisquare_homogeneity"}

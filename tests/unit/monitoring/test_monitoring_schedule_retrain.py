@@ -129,7 +129,8 @@ def test_retraining_follows_the_per_monitor_setting_and_a_cooldown(tmp_path: Pat
     assert [v.feature_name for v in candidates(run, schedule)] == ["f0", "f1"]
     first = decide_for_run(run, schedule, state, T)
     assert first.Retrain and first.TriggeringViolation is not None and first.TriggeringViolation.feature_name == "f0"
-    assert first.Reason.startswith("retraining started by data-drift/x_check/f0")
+    assert first.Reason.startswith("retraining requested by data-drift/x_check/f0")  # requested: nothing started
+    assert first.RequestUri == str(state.path("churn"))
     storm = decide_for_run(run, schedule, state, T + timedelta(hours=1))
     assert not storm.Retrain and storm.CooldownUntil == T + timedelta(hours=6) and "cooldown" in storm.Reason
     assert state.last("churn") == first  # the record keeps the violation that started it

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from mlops.core.hosting import CaptureContentTypeHeader, CaptureMode, CaptureOption, DataCaptureConfig
-from mlops.serving.capture import CaptureEvent, CaptureSettings, CaptureWriter, decode_payload, read_capture
+from mlops.serving.capture import CaptureEvent, CaptureSettings, decode_payload, read_capture
+from mlops.serving.capture_writer import CaptureWriter
 
 T0 = datetime(2026, 11, 22, 3, 59, 58, 500000, tzinfo=UTC).timestamp()
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 from collections.abc import Awaitable, Callable
 
 import pytest
 
-from mlops.serving.upstream import UpstreamError, UpstreamPool, UpstreamTimeout
+from mlops.serving.upstream import UpstreamError, UpstreamPool, UpstreamResponseTooLarge, UpstreamTimeout
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, int], Awaitable[bool]]
 
@@ -138,6 +139,43 @@ def test_a_server_dying_mid_answer_is_an_error_not_a_hang() -> None:
         server, port, _ = await serve(die)
         with pytest.raises(UpstreamError, match="closed the connection"):
             await UpstreamPool("127.0.0.1", port).request(b"POST", b"/invocations", [], b"x", 5.0)
+        server.close()
+
+    asyncio.run(main())
+
+
+def test_an_answer_over_the_cap_is_refused_without_being_read_whole() -> None:
+    big = b"x" * 10_000
+    served: list[int] = []
+
+    async def declared(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, number: int) -> bool:
+        served.append(number)
+        if len(served) != 2:  # a Content-Length over the cap: refused from the head alone
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10000\r\n\r\n")
+            await writer.drain()
+            await asyncio.sleep(0.2)
+            writer.write(big)
+        else:  # chunked, growing past the cap
+            writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            for _ in range(10):
+                writer.write(b"3e8\r\n" + b"y" * 1000 + b"\r\n")
+            writer.write(b"0\r\n\r\n")
+        with contextlib.suppress(ConnectionError):
+            await writer.drain()
+        return True
+
+    async def main() -> None:
+        server, port, connections = await serve(declared)
+        pool = UpstreamPool("127.0.0.1", port)
+        started = time.monotonic()
+        with pytest.raises(UpstreamResponseTooLarge, match="holds 10000 bytes, over the 4096-byte limit") as e:
+            await pool.request(b"POST", b"/invocations", [], b"x", 5.0, max_response_bytes=4096)
+        assert e.value.status == 200 and time.monotonic() - started < 0.2  # not waiting for the body
+        with pytest.raises(UpstreamResponseTooLarge, match="more than 4096 bytes"):
+            await pool.request(b"POST", b"/invocations", [], b"x", 5.0, max_response_bytes=4096)
+        assert len(connections) == 2  # a refused answer's connection is not reused
+        answer = await pool.request(b"POST", b"/invocations", [], b"x", 5.0, max_response_bytes=20_000)
+        assert answer.body == big
         server.close()
 
     asyncio.run(main())
