@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -55,15 +56,19 @@ def _read(reader: Any, body: bytes, kind: str) -> LabeledData:
     return data
 
 
-def _decode_json(body: bytes) -> Any:
-    from mlops.contract.jsonlines_format import RowStack, add_instance
-
+def _json(text: bytes, where: str) -> Any:
     try:
-        document = json.loads(body)
+        return json.loads(text)
     except ValueError as e:
-        raise _bad_request(f"the body is not valid JSON: {e}") from None
+        raise _bad_request(f"{where} is not valid JSON: {e}") from None
     except RecursionError:
-        raise _bad_request("the JSON body is nested too deeply") from None
+        raise _bad_request(f"{where} is nested too deeply") from None
+
+
+def _decode_json(body: bytes, features: int | None) -> Any:
+    from mlops.contract.instances import RowStack, add_instance
+
+    document = _json(body, "the body")
     if isinstance(document, dict) and "instances" in document:
         instances = document["instances"]
     elif isinstance(document, dict) and ("features" in document or "data" in document):
@@ -74,12 +79,28 @@ def _decode_json(body: bytes) -> Any:
         instances = document
     if not isinstance(instances, list):
         raise _bad_request('expected {"instances": [...]}, {"features": [...]} or a list of rows')
-    stack = RowStack()
+    stack = RowStack(features)
     for number, instance in enumerate(instances, start=1):
         try:
             add_instance(stack, instance)
         except ValueError as e:
             raise _bad_request(f"instance {number}: {e}") from None
+    return stack.matrix()
+
+
+def _decode_jsonlines(body: bytes, features: int | None) -> Any:
+    """One instance per line (blank lines skipped); an error names the line, which is the instance's place."""
+    from mlops.contract.instances import RowStack, add_instance
+
+    stack = RowStack(features)
+    for number, line in enumerate(body.splitlines(), start=1):
+        if not line.strip():
+            continue
+        instance = _json(line, f"line {number}")
+        try:
+            add_instance(stack, instance)
+        except ValueError as e:
+            raise _bad_request(f"line {number}: {e}") from None
     return stack.matrix()
 
 
@@ -101,26 +122,30 @@ def _small_csv(body: bytes) -> np.ndarray | None:
     return array if array.ndim == 2 else None
 
 
-def decode_features(body: bytes, content_type: str) -> Any:
-    """Rows of features (no label column) as a float32 ndarray, or a float32 CSR matrix when sparse."""
+def decode_features(
+    body: bytes, content_type: str, features: int | None = None, supported: Sequence[str] = REQUEST_TYPES
+) -> Any:
+    """Rows of features (no label column) as a float32 ndarray, or a float32 CSR matrix when sparse.
+
+    ``features``: the model's feature count, when the caller knows it. JSON and JSON Lines instances are
+    then checked against it (an error names the instance), and a sparse instance without a shape indexes
+    into it. ``supported``: the request types the algorithm accepts (its SupportedContentTypes)."""
     kind = _base(content_type)
-    if kind not in REQUEST_TYPES:
+    if kind not in supported or kind not in REQUEST_TYPES:
         raise UnsupportedContentTypeError(
-            f"content type {content_type!r} is not supported; use one of {', '.join(REQUEST_TYPES)}"
+            f"content type {content_type!r} is not supported; use one of {', '.join(supported)}"
         )
     if not body.strip():
         raise _bad_request("the request body is empty")
     if kind == JSON:
-        return _decode_json(body)
+        return _decode_json(body, features)
     if kind == CSV:
         from mlops.contract.csv_format import read_csv
 
         small = _small_csv(body)
         return small if small is not None else _read(read_csv, body, kind).X
     if kind == JSONLINES:
-        from mlops.contract.jsonlines_format import read_jsonlines
-
-        return _read(read_jsonlines, body, kind).X
+        return _decode_jsonlines(body, features)
     if kind == RECORDIO:
         from mlops.contract.recordio import read_recordio_protobuf
 
@@ -134,23 +159,26 @@ def decode_features(body: bytes, content_type: str) -> Any:
     return _read(lambda s, c, f, _: read_libsvm(s, c, f, labelled), body, kind).X
 
 
-def _plain(value: Any) -> Any:
-    """JSON-ready Python values; float32 numbers keep their short form (0.1, not 0.10000000149)."""
+def _plain(value: Any, csv: bool = False) -> Any:
+    """JSON-ready Python values; float32 numbers keep their short form (0.1, not 0.10000000149), and a
+    float that is not finite is None (JSON's null) unless ``csv``, where it stays a float."""
     if isinstance(value, np.ndarray):
-        return [_plain(v) for v in (value if value.dtype == np.float32 else value.tolist())]
+        return [_plain(v, csv) for v in (value if value.dtype == np.float32 else value.tolist())]
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [_plain(v, csv) for v in value]
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): _plain(v, csv) for k, v in value.items()}
     if isinstance(value, np.floating) and value.dtype == np.float32:
-        return float(str(value))
-    if isinstance(value, np.generic):
-        return value.item()
+        value = float(str(value))
+    elif isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not csv and not math.isfinite(value):
+        return None
     return value
 
 
-def _text(value: Any) -> str:
-    value = _plain(value)
+def _text(value: Any, csv: bool = True) -> str:
+    value = _plain(value, csv)
     if isinstance(value, list):
         return ",".join(_text(v) for v in value)
     if isinstance(value, bool):
@@ -158,33 +186,43 @@ def _text(value: Any) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-def _accept(accept: str) -> str:
+def _accept(accept: str, supported: Sequence[str]) -> str:
     for candidate in accept.split(","):
         base = _base(candidate)
         if base in ("", "*/*", "application/*"):
-            return JSON
-        if base == "text/*":
+            return JSON if JSON in supported else supported[0]
+        if base == "text/*" and CSV in supported:
             return CSV
-        if base in RESPONSE_TYPES:
+        if base in supported and base in RESPONSE_TYPES:
             return base
-    supported = ", ".join(RESPONSE_TYPES)
-    raise UnsupportedContentTypeError(f"accept type {accept!r} is not supported; use one of {supported}")
+    raise UnsupportedContentTypeError(f"accept type {accept!r} is not supported; use one of {', '.join(supported)}")
 
 
-def encode_predictions(records: Sequence[Mapping[str, Any]], accept: str) -> tuple[bytes, str]:
+def _json_text(document: Any) -> str:
+    try:
+        return json.dumps(document, allow_nan=False)
+    except ValueError as e:  # _plain turned every float into a finite number or None: a bug if reached
+        raise RuntimeError(f"the answer holds a number JSON cannot carry: {e}") from None
+
+
+def encode_predictions(
+    records: Sequence[Mapping[str, Any]], accept: str, supported: Sequence[str] = RESPONSE_TYPES
+) -> tuple[bytes, str]:
     """One record per row (e.g. ``{"score": 0.8, "predicted_label": 1}``) in the Accept type.
 
     JSON: ``{"predictions": [...]}``; JSON lines: one object per line; CSV: one line per record, the
     "score" alone when the record has one, else all its values (lists flattened) in order; RecordIO:
-    one record per row whose label map holds each key as a float32 tensor.
+    one record per row whose label map holds each key as a float32 tensor. JSON has no NaN or
+    infinity: a score that is not a finite number is ``null`` there (CSV writes nan/inf, which pandas
+    and float() read; RecordIO carries the float). ``supported``: the algorithm's response types.
     """
-    kind = _accept(accept)
+    kind = _accept(accept, supported)
     if kind == JSON:
-        return json.dumps({"predictions": [_plain(r) for r in records]}).encode(), JSON
+        return _json_text({"predictions": [_plain(r) for r in records]}).encode(), JSON
     if kind == JSONLINES:
-        return "".join(json.dumps(_plain(r)) + "\n" for r in records).encode(), JSONLINES
+        return "".join(_json_text(_plain(r)) + "\n" for r in records).encode(), JSONLINES
     if kind == CSV:
-        lines = [_text(r["score"] if "score" in r else list(r.values())) for r in records]
+        lines = [_text(r["score"] if "score" in r else list(r.values()), csv=True) for r in records]
         return "".join(line + "\n" for line in lines).encode(), CSV
     from mlops.contract.recordio import encode_label_maps
 
