@@ -6,15 +6,15 @@ written against the platform's container contract (mlops.contract) and nothing e
   up, and writes the model as JSON (never pickle) to /opt/ml/model/model.json. Bad input raises
   AlgorithmError, which the contract turns into /opt/ml/output/failure (the job's FailureReason).
 - ``serve`` answers GET /ping and POST /invocations (text/csv rows of features) with
-  ``{"predictions": [{"score": p}, ...]}`` (or one score a line for Accept: text/csv).
+  ``{"predictions": [{"score": p}, ...]}`` (or one score a line for Accept: text/csv). The request and
+  answer types are algorithm.json's; the contract's codecs (``mlops.contract.payloads``) parse the rows
+  and write the answer, and refuse any other type with 415 naming the supported ones.
 """
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -22,7 +22,9 @@ from mlops.contract import AlgorithmError, Layout
 from mlops.contract.channels import channel_files
 from mlops.contract.config import HyperParameters, read_hyperparameters, read_input_data_config
 from mlops.contract.failure import run_training
+from mlops.contract.inference_spec import InferenceTypes
 from mlops.contract.metrics import log_metric
+from mlops.contract.payloads import decode_features, encode_predictions
 
 MODEL_FILE = "model.json"
 
@@ -112,22 +114,23 @@ def main_train() -> int:
 class Handler:
     """The four functions of SageMaker's inference toolkits, for mlops.contract.serving.serve."""
 
+    def __init__(self) -> None:
+        self.types = InferenceTypes.load(Path(__file__).resolve().parent / "algorithm.json")
+        self.default_accept = self.types.DefaultResponseMIMEType
+        self.features: int | None = None
+
     def model_fn(self, model_dir: Path) -> dict[str, np.ndarray]:
         path = model_dir / MODEL_FILE
         if not path.exists():
             raise AlgorithmError(f"{MODEL_FILE} not found in {model_dir}")
         raw = json.loads(path.read_text())
-        return {k: np.asarray(v, dtype=np.float64) for k, v in raw.items()}
+        model = {k: np.asarray(v, dtype=np.float64) for k, v in raw.items()}
+        self.features = len(model["weights"])
+        return model
 
     def input_fn(self, body: bytes, content_type: str) -> np.ndarray:
-        if content_type.split(";")[0].strip() != "text/csv":
-            from mlops.contract import UnsupportedContentTypeError
-
-            raise UnsupportedContentTypeError(f"content type {content_type!r} is not supported; send text/csv")
-        try:
-            return np.loadtxt(io.BytesIO(body), delimiter=",", dtype=np.float64, ndmin=2)
-        except ValueError as e:
-            raise AlgorithmError(f"the CSV payload does not parse: {e}") from None
+        rows = decode_features(body, content_type, self.features, self.types.SupportedContentTypes)
+        return np.asarray(rows.toarray() if hasattr(rows, "toarray") else rows, dtype=np.float64)
 
     def predict_fn(self, data: np.ndarray, model: dict[str, np.ndarray]) -> np.ndarray:
         if data.shape[1] != len(model["weights"]):
@@ -136,10 +139,8 @@ class Handler:
         return sigmoid(z)
 
     def output_fn(self, prediction: np.ndarray, accept: str) -> tuple[bytes, str]:
-        if accept.startswith("text/csv"):
-            return ("".join(f"{p:.9g}\n" for p in prediction.tolist())).encode(), "text/csv"
-        body: dict[str, Any] = {"predictions": [{"score": float(p)} for p in prediction]}
-        return json.dumps(body).encode(), "application/json"
+        records = [{"score": float(p)} for p in prediction]
+        return encode_predictions(records, accept, self.types.SupportedResponseMIMETypes)
 
 
 def main_serve() -> int:

@@ -371,15 +371,22 @@ def main_train() -> int:
 class LinearLearnerHandler:
     """model_fn / input_fn / predict_fn / output_fn for the contract's model server (numpy only)."""
 
-    default_accept = "application/json"
+    def __init__(self) -> None:
+        from mlops.contract.inference_spec import InferenceTypes
+
+        self.types = InferenceTypes.load(Path(__file__).resolve().parent / "algorithm.json")
+        self.default_accept = self.types.DefaultResponseMIMEType
+        self.features: int | None = None  # the model's, once loaded: JSON instances are checked against it
 
     def model_fn(self, model_dir: Path) -> LinearModel:
-        return load(model_dir)
+        model = load(model_dir)
+        self.features = model.feature_dim
+        return model
 
     def input_fn(self, body: bytes, content_type: str) -> Any:
         from mlops.contract.payloads import decode_features
 
-        return decode_features(body, content_type)
+        return decode_features(body, content_type, self.features, self.types.SupportedContentTypes)
 
     def predict_fn(self, data: Any, model: LinearModel) -> list[dict[str, Any]]:
         if data.shape[0] == 0:
@@ -395,7 +402,7 @@ class LinearLearnerHandler:
             prediction = [
                 {"predicted_label": r["predicted_label"]} if "predicted_label" in r else r for r in prediction
             ]
-        return encode_predictions(prediction, accept)
+        return encode_predictions(prediction, accept, self.types.SupportedResponseMIMETypes)
 
 
 def main_serve() -> int:

@@ -23,6 +23,7 @@ from mlops.contract.channels import read_channel
 from mlops.contract.config import HyperParameters, read_hyperparameters, read_input_data_config
 from mlops.contract.data import LabeledData
 from mlops.contract.failure import run_training
+from mlops.contract.inference_spec import InferenceTypes
 from mlops.contract.metrics import log_metric
 
 MODEL_FILE = "xgboost-model"
@@ -159,7 +160,13 @@ def main_train() -> int:
 
 
 class XGBoostHandler:
-    """model_fn / input_fn / predict_fn / output_fn for the contract's model server."""
+    """model_fn / input_fn / predict_fn / output_fn for the contract's model server. The request and
+    answer types, and the answer type without an Accept header, are algorithm.json's."""
+
+    def __init__(self) -> None:
+        self.types = InferenceTypes.load(Path(__file__).resolve().parent / "algorithm.json")
+        self.default_accept = self.types.DefaultResponseMIMEType
+        self.features: int | None = None  # the model's, once loaded: JSON instances are checked against it
 
     def model_fn(self, model_dir: Path) -> xgb.Booster:
         path = model_dir / MODEL_FILE
@@ -168,12 +175,13 @@ class XGBoostHandler:
         booster = xgb.Booster()
         booster.load_model(bytearray(path.read_bytes()))
         booster.set_param({"nthread": 1})  # one thread per worker: see NOTES on serving
+        self.features = booster.num_features()
         return booster
 
     def input_fn(self, body: bytes, content_type: str) -> Any:
         from mlops.contract.payloads import decode_features
 
-        return decode_features(body, content_type)
+        return decode_features(body, content_type, self.features, self.types.SupportedContentTypes)
 
     def predict_fn(self, data: Any, model: xgb.Booster) -> np.ndarray:
         if data.shape[0] == 0:
@@ -195,7 +203,7 @@ class XGBoostHandler:
             records = [{"score": [float(v) for v in row]} for row in prediction]
         else:
             records = [{"score": float(v)} for v in prediction]
-        return encode_predictions(records, accept)
+        return encode_predictions(records, accept, self.types.SupportedResponseMIMETypes)
 
 
 def main_serve() -> int:

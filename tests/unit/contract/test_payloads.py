@@ -125,6 +125,21 @@ def test_numpy_values_are_serialised_plainly():
     assert body == b'{"predictions": [{"score": 0.1, "label": 2, "probabilities": [0.1, 0.9]}]}'
 
 
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -np.inf, np.float32("nan"), np.float64("inf")])
+def test_a_non_finite_score_is_null_in_json_and_a_number_in_csv_and_recordio(bad):
+    """JSON has no NaN or Infinity (RFC 8259): the answer stays valid JSON, the score null."""
+    records = [{"score": bad, "predicted_label": 1, "probabilities": np.array([bad, 0.5], dtype=np.float32)}]
+    strict = {"parse_constant": lambda c: pytest.fail(f"bare {c} in the answer")}
+    body, _ = encode_predictions(records, "application/json")
+    assert json.loads(body, **strict) == {"predictions": [{"score": None, "predicted_label": 1, "probabilities": [None, 0.5]}]}
+    body, _ = encode_predictions(records, "application/jsonlines")
+    assert json.loads(body, **strict) == {"score": None, "predicted_label": 1, "probabilities": [None, 0.5]}
+    body, _ = encode_predictions(records, "text/csv")
+    assert float(body) == float(bad) or (np.isnan(float(body)) and np.isnan(bad))
+    score = decode_label_maps(encode_predictions(records, "application/x-recordio-protobuf")[0])[0]["score"][0]
+    assert score == bad or (np.isnan(score) and np.isnan(bad))
+
+
 def test_jsonlines_predictions():
     body, content_type = encode_predictions(RECORDS, "application/jsonlines")
     assert content_type == "application/jsonlines"
