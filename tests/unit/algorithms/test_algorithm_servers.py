@@ -133,4 +133,6 @@ def test_byoc_answers_a_missing_feature_with_valid_json(byoc_url: str) -> None:
     """A NaN score is JSON's null, never the bare NaN that no JSON parser reads."""
     status, _, body = post(byoc_url, b"0.5,,2,0.25\n", "text/csv", "application/json")
     assert status == 200
-    assert json.loads(body, parse_constant=lambda c: pytest.fail(f"bare {c} in {body!r}")) == {"predictions": [{"score": None}]}
+    assert json.loads(body, parse_constant=lambda c: pytest.fail(f"bare {c} in {body!r}")) == {
+        "predictions": [{"score": None}]
+    }

@@ -130,30 +130,62 @@ def _tensor(**fields) -> bytes:
         (_tensor(keys=[9], values=[1]), 4, r"instance 2: \"data.features\": key 9 is out of range for 4 features"),
         (_tensor(keys=[1], shape=[2000], values=[1]), 4, r"instance 2: .*\"shape\" \[2000\], but the model has 4"),
         (_tensor(keys=[-1], shape=[4], values=[1]), None, r"instance 2: \"data.features\".keys holds -1, outside 0"),
-        (_tensor(keys=[1, 1], shape=[4], values=[1, 2]), None, r"instance 2: \"data.features\": key 1 is given more than once"),
+        (
+            _tensor(keys=[1, 1], shape=[4], values=[1, 2]),
+            None,
+            r"instance 2: \"data.features\": key 1 is given more than once",
+        ),
         (_tensor(keys=[0, 1], shape=[4], values=[1]), None, r"instance 2: \"data.features\" has 1 values but 2 keys"),
         (_tensor(keys=[0], shape=[4], values=[1, 2]), None, r"instance 2: .* has 2 values but 1 keys"),
-        (_tensor(keys=[0.5], shape=[4], values=[1]), None, r"instance 2: \"data.features\".keys must hold whole numbers"),
+        (
+            _tensor(keys=[0.5], shape=[4], values=[1]),
+            None,
+            r"instance 2: \"data.features\".keys must hold whole numbers",
+        ),
         (_tensor(keys=[True], shape=[4], values=[1]), None, r"instance 2: .*keys must hold whole numbers"),
-        (_tensor(keys="0", shape=[4], values=[1]), None, r"instance 2: .*keys must be a list of whole numbers, found a string"),
+        (
+            _tensor(keys="0", shape=[4], values=[1]),
+            None,
+            r"instance 2: .*keys must be a list of whole numbers, found a string",
+        ),
         # huge or broken shapes, refused before anything that size is made
         (_tensor(keys=[0], shape=[10**30], values=[1]), None, r"instance 2: \"data.features\".shape holds 1000000"),
-        (_tensor(keys=[0], shape=[2**20, 2**20], values=[1]), None, r"instance 2: .*shape \[1048576, 1048576\] holds more than"),
+        (
+            _tensor(keys=[0], shape=[2**20, 2**20], values=[1]),
+            None,
+            r"instance 2: .*shape \[1048576, 1048576\] holds more than",
+        ),
         (_tensor(keys=[0], shape=[0], values=[1]), None, r"instance 2: .*shape holds 0, outside 1"),
         (_tensor(keys=[0], shape=[1e400], values=[1]), None, r"instance 2: .*shape must hold whole numbers"),
         (_tensor(values=[1, 2], shape=[3]), None, r"instance 2: .* holds 2 \"values\" but its \"shape\" \[3\] says 3"),
         # values
-        (_tensor(keys=[0], shape=[4]), None, r"instance 2: \"data.features\".values must be a list of numbers, found null"),
+        (
+            _tensor(keys=[0], shape=[4]),
+            None,
+            r"instance 2: \"data.features\".values must be a list of numbers, found null",
+        ),
         (_tensor(values=[[1], [2]]), None, r"instance 2: .*values must be a flat list"),
         (_tensor(values=["a"]), None, r"instance 2: .*values must be a list of numbers"),
-        (_tensor(values=[1], weights=[2]), None, r"instance 2: .*may hold \"values\", \"keys\" and \"shape\" only, found 'weights'"),
+        (
+            _tensor(values=[1], weights=[2]),
+            None,
+            r"instance 2: .*may hold \"values\", \"keys\" and \"shape\" only, found 'weights'",
+        ),
         # dense rows against the model's width, and against each other
         (b'{"instances": [[1, 2, 3], [1, 2]]}', None, "instance 2: expected 3 features, found 2"),
         (b'{"instances": [[1, 2, 3]]}', 4, "instance 1: the instance holds 3 values; the model has 4 features"),
         (b'{"instances": [{"features": [1]}]}', 4, r"instance 1: \"features\" holds 1 values; the model has 4"),
         # wrong structure
-        (b'{"instances": [{"data": [1, 2]}]}', None, r"instance 1: \"data\" must be an object holding \"features\", found a list"),
-        (b'{"instances": [{"data": {"values": [1]}}]}', None, r"instance 1: an object instance needs a \"features\" key \(keys found: values\)"),
+        (
+            b'{"instances": [{"data": [1, 2]}]}',
+            None,
+            r"instance 1: \"data\" must be an object holding \"features\", found a list",
+        ),
+        (
+            b'{"instances": [{"data": {"values": [1]}}]}',
+            None,
+            r"instance 1: an object instance needs a \"features\" key \(keys found: values\)",
+        ),
         (b'{"instances": ["1,2"]}', None, "instance 1: features must be a list of numbers .*found a string"),
         (b'{"instances": {"features": [1]}}', None, r"expected \{\"instances\": \[...\]\}"),
         (b'{"instances": [[[[1]]]]}', None, "instance 1: the instance must be a flat list"),
@@ -170,8 +202,14 @@ def test_hostile_json_instances_are_bad_requests_naming_instance_and_field(body,
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        (b'{"features": [1, 2]}\n\n{"data": {"features": {"keys": [7], "shape": [4], "values": [1]}}}\n', "line 3: .*key 7 is out of range"),
-        (b'{"features": [1, 2]}\n{"features": {"keys": [0, 0], "values": [1, 1]}}\n', "line 2: .*key 0 is given more than once"),
+        (
+            b'{"features": [1, 2]}\n\n{"data": {"features": {"keys": [7], "shape": [4], "values": [1]}}}\n',
+            "line 3: .*key 7 is out of range",
+        ),
+        (
+            b'{"features": [1, 2]}\n{"features": {"keys": [0, 0], "values": [1, 1]}}\n',
+            "line 2: .*key 0 is given more than once",
+        ),
         (b'{"features": [1, 2]}\n{"features": [1, 2}\n', "line 2 is not valid JSON"),
         (b"[" * 100_000 + b"\n", "line 1 is nested too deeply|line 1 is not valid JSON"),
         (b'{"features": [1, 2]}\n{"features": [1]}\n', "line 2: expected 2 features, found 1"),
