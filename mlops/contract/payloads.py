@@ -40,6 +40,11 @@ def _base(media_type: str) -> str:
     return _ALIASES.get(base, base)
 
 
+def media_type(content_type: str) -> str:
+    """The base type of a Content-Type or Accept value, lower case, aliases resolved ("csv": text/csv)."""
+    return _base(content_type)
+
+
 def _bad_request(message: str) -> Exception:
     from mlops.contract.serving import BadRequestError  # lazily: serving may import this module
 
@@ -227,3 +232,45 @@ def encode_predictions(
     from mlops.contract.recordio import encode_label_maps
 
     return encode_label_maps(records), RECORDIO
+
+
+def decode_predictions(body: bytes, content_type: str) -> list[Any]:
+    """The rows of an answer, the inverse of ``encode_predictions`` (and what SageMaker's built-ins
+    answer): per row the JSON object (or value) of ``{"predictions": [...]}`` or of a JSON line, a
+    RecordIO record's label map as ``{key: [floats]}``, or a CSV line's numbers (one number alone as a
+    float). JSON's null stays None. A body that does not parse raises ValueError naming the row."""
+    from mlops.contract.csv_format import number as csv_number
+
+    kind = _base(content_type)
+    if kind == RECORDIO:
+        from mlops.contract.recordio import decode_label_maps
+
+        try:
+            maps = decode_label_maps(body)
+        except ChannelDataError as e:
+            raise ValueError(f"the RecordIO answer does not parse: {str(e).split(': ', 1)[-1]}") from None
+        return [{k: v.astype(float).tolist() for k, v in m.items()} for m in maps]
+    if kind not in (JSON, JSONLINES, CSV):
+        expected = ", ".join(RESPONSE_TYPES)
+        raise UnsupportedContentTypeError(f"answers of type {content_type!r} cannot be read; use one of {expected}")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"the {kind} answer is not UTF-8 text (byte {e.start})") from None
+    if kind == JSON:
+        document = json.loads(text)
+        items = document["predictions"] if isinstance(document, dict) and "predictions" in document else document
+        return items if isinstance(items, list) else [items]
+    rows: list[Any] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        if kind == JSONLINES:
+            rows.append(json.loads(line))
+            continue
+        try:
+            cells = [csv_number(c) for c in line.split(",")]
+        except ValueError:
+            raise ValueError(f"line {number} of the CSV answer is not numbers: {line[:40]!r}") from None
+        rows.append(cells[0] if len(cells) == 1 else cells)
+    return rows

@@ -56,6 +56,10 @@ def _content_type(payload: CapturedPayload) -> str:
     return "application/json" if payload.encoding.value == "JSON" else "text/csv"
 
 
+def _score_value(value: Any) -> float:
+    return float("nan") if value is None else float(value)  # JSON's null: a score that was not a number
+
+
 def _score_item(item: Any) -> float | list[float]:
     if isinstance(item, dict):
         for key in ("score", "scores", "predicted_label", "prediction"):
@@ -63,50 +67,57 @@ def _score_item(item: Any) -> float | list[float]:
                 return _score_item(item[key])
         raise ValueError(f"an answer without score or predicted_label: {str(item)[:80]}")
     if isinstance(item, list):
-        return [float(v) for v in item] if len(item) != 1 else float(item[0])
-    return float(item)
+        return [_score_value(v) for v in item] if len(item) != 1 else _score_value(item[0])
+    return _score_value(item)
 
 
 _SINGLE_SCORE = re.compile(r'^\{"predictions":\s*\[\{"score":\s*(-?[0-9.eE+-]+)\}\]\}\s*$')
 
 
 def output_scores(payload: CapturedPayload) -> list[float | list[float]]:
-    """The model's answer per row: {"predictions": [...]}, JSON lines, or CSV lines."""
-    text = decode_payload(payload.data, payload.encoding.value).decode("utf-8")
-    single = _SINGLE_SCORE.match(text)
-    if single:  # the built-in servers' answer to one row, without the cost of a JSON parser
-        return [float(single.group(1))]
-    kind = _content_type(payload).split(";")[0].strip().lower()
-    if "json" in kind:
-        if "lines" in kind:
-            return [_score_item(json.loads(line)) for line in text.splitlines() if line.strip()]
-        document = json.loads(text)
-        items = document["predictions"] if isinstance(document, dict) and "predictions" in document else document
-        if not isinstance(items, list):
-            items = [items]
-        return [_score_item(item) for item in items]
-    out: list[float | list[float]] = []
-    for line in text.splitlines():
-        if line.strip():
-            cells = [float(c) for c in line.split(",")]
-            out.append(cells[0] if len(cells) == 1 else cells)
-    return out
+    """The model's answer per row, in every type the servers answer (``payloads.decode_predictions``):
+    {"predictions": [...]}, JSON lines, CSV lines, RecordIO-protobuf label maps (captured as BASE64)."""
+    from mlops.contract.payloads import decode_predictions
+
+    if payload.encoding.value == "JSON":  # the built-in servers' answer to one row, without a JSON parser
+        single = _SINGLE_SCORE.match(payload.data)
+        if single:
+            return [float(single.group(1))]
+    body = decode_payload(payload.data, payload.encoding.value)
+    return [_score_item(item) for item in decode_predictions(body, _content_type(payload))]
+
+
+def _raw_cells(instance: Any) -> list[str]:
+    """One JSON instance's raw values as text (raw captures may hold strings: categories before encoding),
+    in SageMaker's shapes: a list, {"features": [...]}, {"data": {"features": ...}}, {"values": [...]}."""
+    if isinstance(instance, dict):
+        holder = instance["data"] if "features" not in instance and isinstance(instance.get("data"), dict) else instance
+        instance = holder.get("features", holder)
+    if isinstance(instance, dict) and "values" in instance:
+        if instance.get("keys"):
+            raise ValueError("a sparse instance (with keys) needs a baseline of encoded columns")
+        instance = instance["values"]
+    cells = list(instance.values()) if isinstance(instance, dict) else instance
+    if not isinstance(cells, list):
+        raise ValueError(f"an instance must be a list of values, found {type(instance).__name__}")
+    return ["" if v is None else str(v) for v in cells]
 
 
 def _raw_rows(payload: CapturedPayload) -> list[list[str]]:
+    from mlops.contract.payloads import CSV, JSON, JSONLINES, media_type
+
+    kind = media_type(_content_type(payload))
+    if kind not in (CSV, JSON, JSONLINES):  # RecordIO-protobuf, libsvm: numbers only, as the model read them
+        return [["" if np.isnan(v) else repr(float(v)) for v in row] for row in _decode(payload)]
     text = decode_payload(payload.data, payload.encoding.value).decode("utf-8")
-    kind = _content_type(payload).split(";")[0].strip().lower()
-    if "json" in kind:
+    if kind == JSONLINES:
+        return [_raw_cells(json.loads(line)) for line in text.splitlines() if line.strip()]
+    if kind == JSON:
         document = json.loads(text)
         rows = document.get("instances", [document]) if isinstance(document, dict) else document
         if rows and not isinstance(rows[0], list | dict):
             rows = [rows]
-        out = []
-        for row in rows:
-            values = row.get("features", row) if isinstance(row, dict) else row
-            cells = values.values() if isinstance(values, dict) else values
-            out.append(["" if v is None else str(v) for v in cells])
-        return out
+        return [_raw_cells(row) for row in rows]
     return [row for row in csv.reader(io.StringIO(text)) if row]
 
 

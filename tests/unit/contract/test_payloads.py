@@ -10,7 +10,7 @@ import pytest
 import scipy.sparse as sp
 
 from mlops.contract.errors import UnsupportedContentTypeError
-from mlops.contract.payloads import decode_features, encode_predictions
+from mlops.contract.payloads import decode_features, decode_predictions, encode_predictions
 from mlops.contract.recordio import decode_label_maps, encode_dense, write_sparse
 from mlops.contract.serving import BadRequestError
 
@@ -183,3 +183,34 @@ def test_accept_negotiation(accept, expected):
 def test_unknown_accept_type():
     with pytest.raises(UnsupportedContentTypeError, match="image/png"):
         encode_predictions(RECORDS, "image/png")
+
+
+@pytest.mark.parametrize(
+    "accept", ["application/json", "application/jsonlines", "text/csv", "application/x-recordio-protobuf"]
+)
+def test_every_answer_type_reads_back(accept):
+    records = [{"score": 0.75, "predicted_label": 1}, {"score": float("nan"), "predicted_label": 0}]
+    body, kind = encode_predictions(records, accept)
+    rows = decode_predictions(body, kind)
+    if accept == "text/csv":
+        assert rows[0] == 0.75 and np.isnan(rows[1])
+    elif accept == "application/x-recordio-protobuf":
+        assert rows[0] == {"score": [0.75], "predicted_label": [1.0]} and np.isnan(rows[1]["score"][0])
+    else:
+        assert rows == [records[0], {"score": None, "predicted_label": 0}]
+
+
+@pytest.mark.parametrize(
+    ("body", "kind", "error"),
+    [
+        (b"\xd7\x23", "application/json", "not UTF-8 text"),
+        (b"0.5\nx\n", "text/csv", "line 2 of the CSV answer is not numbers"),
+        (b"\x0a\x23\xd7\xce\xff\xff\xff\x1f", "application/x-recordio-protobuf", "truncated|RecordIO|record"),
+        (b"{", "application/jsonlines", "Expecting"),
+    ],
+)
+def test_unreadable_answers_raise_value_errors(body, kind, error):
+    with pytest.raises(ValueError, match=error):
+        decode_predictions(body, kind)
+    with pytest.raises(UnsupportedContentTypeError, match="image/png"):
+        decode_predictions(body, "image/png")

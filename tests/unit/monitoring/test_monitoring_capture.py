@@ -193,3 +193,73 @@ def test_ground_truth_for_unknown_inference_ids_is_refused_with_a_message(tmp_pa
     assert kept.stored == 2
     with pytest.raises(ValidationError, match="no line is a ground-truth label"):
         ground_truth.upload(b'{"id": 1}\n', str(tmp_path), "bad.jsonl")
+
+
+def test_a_recordio_answer_is_captured_base64_and_read_back_as_scores(
+    tmp_path: Path, baseline: Baseline, encoded: np.ndarray, held_out: pd.DataFrame
+) -> None:
+    """The router's writer stores a binary answer as BASE64 (SageMaker's encoding field), and the monitors'
+    reader decodes every answer type the servers write, so those rows reach model quality and bias."""
+    from mlops.contract.payloads import encode_predictions
+    from mlops.contract.recordio import encode_dense
+    from mlops.core.hosting import CaptureMode, CaptureOption, DataCaptureConfig
+    from mlops.serving.capture import CaptureEvent, CaptureSettings
+    from mlops.serving.capture_writer import CaptureWriter
+
+    config = DataCaptureConfig(
+        InitialSamplingPercentage=100,
+        DestinationS3Uri=str(tmp_path / "capture"),
+        CaptureOptions=(CaptureOption(CaptureMode=CaptureMode.Input), CaptureOption(CaptureMode=CaptureMode.Output)),
+    )
+    settings = CaptureSettings.from_config(config)
+    assert settings is not None
+    when = START.timestamp() + 60
+    scores = [0.125, 0.5, float("nan"), 0.875]
+    answers = {  # every answer type of the servers, binary and text
+        "application/x-recordio-protobuf": [{"score": s, "predicted_label": int(s > 0.5)} for s in scores[:2]],
+        "application/json": [{"score": scores[2]}],  # NaN: null in JSON
+        "application/jsonlines": [{"score": scores[3]}],
+    }
+    writer = CaptureWriter(tmp_path / "spool")
+    writer.start()
+    row = 0
+    for i, (accept, records) in enumerate(answers.items()):
+        rows = encoded[row : row + len(records)]
+        row += len(records)
+        body, kind = encode_predictions(records, accept)
+        request = encode_dense(rows) if i == 0 else "\n".join(csv_row(r) for r in rows).encode()
+        request_type = "application/x-recordio-protobuf" if i == 0 else "text/csv"
+        event = CaptureEvent(settings, "churn", "AllTraffic", "cfg", when + i, f"e{i}", request, request_type,
+                             body, kind, 200, 900, 40, inference_id=f"id{i}")  # fmt: skip
+        assert writer.submit(event)
+    writer.close()
+    lines = [json.loads(line) for p in (tmp_path / "capture").rglob("*.jsonl") for line in p.read_text().splitlines()]
+    binary = next(line["captureData"] for line in lines if line["eventMetadata"]["eventId"] == "e0")
+    assert binary["endpointOutput"]["encoding"] == "BASE64" and binary["endpointInput"]["encoding"] == "BASE64"
+    assert binary["endpointOutput"]["observedContentType"] == "application/x-recordio-protobuf"
+
+    window = load_capture_window(str(tmp_path / "capture"), "churn", START, END, baseline.manifest)
+    assert window.capture.Problems == () and window.rows == 4
+    np.testing.assert_allclose(window.scores, scores)  # type: ignore[arg-type]
+    assert np.allclose(window.features["tenure_months"], held_out["tenure_months"].iloc[:4])  # recordio rows too
+
+
+@pytest.mark.parametrize(
+    ("data", "stored_as", "out_type", "problem"),
+    [
+        ("!!!not base64!!!", "BASE64", "application/x-recordio-protobuf", "the answer could not be read"),
+        ("AAAA", "BASE64", "application/x-recordio-protobuf", "the answer could not be read"),
+        ("1,x\n", "CSV", "text/csv", "line 1 of the CSV answer is not numbers"),
+        ("AAAA", "BASE64", "image/png", "answers of type 'image/png' cannot be read"),
+        ('{"predictions": [{"label": 1}]}', "JSON", "application/json", "an answer without score"),
+    ],
+)
+def test_an_unreadable_answer_is_described_and_its_row_still_read(
+    tmp_path: Path, baseline: Baseline, encoded: np.ndarray, data: str, stored_as: str, out_type: str, problem: str
+) -> None:
+    line = json.loads(record("r0", csv_row(encoded[0]), None))
+    line["captureData"]["endpointOutput"] = {"observedContentType": out_type, "mode": "OUTPUT", "data": data, "encoding": stored_as}
+    write(tmp_path, [json.dumps(line)])
+    window = load_capture_window(str(tmp_path), "churn", START, END, baseline.manifest)
+    assert window.rows == 1 and window.scores is None
+    assert any(problem in p for p in window.capture.Problems), window.capture.Problems
