@@ -13,7 +13,7 @@ import csv
 import io
 import math
 import re
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -37,12 +37,18 @@ def label_size_of(content_type: str, default: int = 1, channel: str = "?") -> in
 
 # pandas 2.3's C parser dies (SIGSEGV) on an exponent past a C int ("1e2147483648", pandas-dev/pandas#62617,
 # fixed upstream later): a file with an exponent of four digits or more is left to the exact reader.
+# Its python engine and pd.to_numeric crash the same way (they share the C conversion); reading as dtype=str
+# and converting with float() is safe. Every reader of CSV text in the package asks this one function first.
 _LONG_EXPONENT = re.compile(rb"[eE][+-]?[0-9]{4}")
+_LONG_EXPONENT_TEXT = re.compile(r"[eE][+-]?[0-9]{4}")
 
 
-def pandas_can_parse(raw: bytes) -> bool:
-    """Whether pandas' C parser may be given ``raw``: no NUL byte (it ends a field there, so a NUL before
-    "1" would read as NaN) and no exponent long enough to crash it."""
+def pandas_can_parse(raw: bytes | str) -> bool:
+    """Whether pandas may be given ``raw`` to parse numbers from (read_csv with either engine, to_numeric):
+    no NUL byte (it ends a field there, so a NUL before "1" would read as NaN) and no exponent long enough
+    to crash it."""
+    if isinstance(raw, str):
+        return "\0" not in raw and _LONG_EXPONENT_TEXT.search(raw) is None
     return b"\0" not in raw and _LONG_EXPONENT.search(raw) is None
 
 
@@ -65,7 +71,9 @@ def number(cell: str) -> float:
     return float(text)
 
 
-def _exact_rows(raw: bytes, channel: str, file: str, columns: int | None) -> np.ndarray:
+def exact_rows(
+    raw: bytes, channel: str, file: str, columns: int | None = None, dtype: type[np.floating[Any]] = np.float32
+) -> np.ndarray:
     """The slow, exact reader (the csv module and ``number``), used when pandas refused the file or
     padded a short row: the rows, or a ChannelDataError naming the first line that does not parse.
 
@@ -95,7 +103,7 @@ def _exact_rows(raw: bytes, channel: str, file: str, columns: int | None) -> np.
     except csv.Error as e:
         raise ChannelDataError(channel, file, f"could not be parsed as CSV: {e}", line) from None
     with np.errstate(over="ignore"):  # beyond float32's range is +-inf, as pandas has it
-        return np.array(rows, dtype=np.float32).reshape(len(rows), columns or 0)
+        return np.array(rows, dtype=dtype).reshape(len(rows), columns or 0)
 
 
 def _short_row(raw: bytes, rows: int, columns: int) -> bool:
@@ -133,10 +141,10 @@ def read_csv(stream: BinaryIO, channel: str, file: str, label_size: int = 1) -> 
         except (ValueError, pd.errors.ParserError):
             pass  # the exact reader names the line, or reads what pandas refused (1e400, "+nan")
     if values is None:
-        values = _exact_rows(raw, channel, file, None)
+        values = exact_rows(raw, channel, file, None)
     elif _short_row(raw, values.shape[0], values.shape[1]):
         # pandas pads short rows with NaN; a short row is a broken row, so find and name it
-        values = _exact_rows(raw, channel, file, values.shape[1])
+        values = exact_rows(raw, channel, file, values.shape[1])
     if label_size:
         if values.shape[1] < 2:
             raise ChannelDataError(channel, file, "needs a label column and at least one feature", 1)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mlops.contract.csv_format import number, pandas_can_parse
 from mlops.contract.recordio import write_dense
 from mlops.core.datasets import (
     ColumnSchema,
@@ -150,7 +151,7 @@ def _read_one(path: Path, name: str, fmt: DataFormat) -> pd.DataFrame:
     if not text.strip():
         raise ValidationError("--source", f"{name}: is empty")
     try:
-        frame = pd.read_csv(io.StringIO(text), low_memory=False)
+        frame = _read_csv_text(text)
     except (pd.errors.ParserError, ValueError) as e:
         raise ValidationError("--source", f"{name}: not a well-formed CSV file: {e}") from None
     if frame.shape[1] < 2:
@@ -160,6 +161,26 @@ def _read_one(path: Path, name: str, fmt: DataFormat) -> pd.DataFrame:
     unnamed = [c for c in frame.columns if str(c).startswith("Unnamed: ")]
     if unnamed:
         raise ValidationError("--source", f"{name}: header has an empty column name (column {unnamed[0]})")
+    return frame
+
+
+def _read_csv_text(text: str) -> pd.DataFrame:
+    """pandas' reading of a CSV source, unless the text could crash its number parser (the contract's
+    ``pandas_can_parse``: a NUL byte, an exponent like 1e2147483648). Then every cell is read as text
+    (which converts nothing) and a column whose cells all are numbers to ``float`` becomes float (int when
+    each is whole), as pandas would have typed it; 1e2147483648 is inf, as float() reads it."""
+    if pandas_can_parse(text):
+        return pd.read_csv(io.StringIO(text), low_memory=False)
+    frame = pd.read_csv(io.StringIO(text), dtype=str, low_memory=False)
+    for column in frame.columns:
+        cells = frame[column]
+        try:
+            values = np.array([np.nan if c is None or c != c else number(c) for c in cells], dtype=np.float64)
+        except ValueError:
+            continue  # text: left as read
+        finite = bool(np.isfinite(values).all())
+        whole = finite and bool((values == np.round(values)).all()) and np.abs(values).max(initial=0) < 2**53
+        frame[column] = values.astype(np.int64) if whole else values
     return frame
 
 

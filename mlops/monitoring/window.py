@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlops.contract.csv_format import exact_rows, number, pandas_can_parse
+from mlops.contract.errors import ChannelDataError
 from mlops.core.hosting import CapturedPayload
 from mlops.core.monitoring import CapturedColumns, CaptureSummary, GroundTruthSummary, MonitoringBaseline
 from mlops.monitoring.features import frame_from_matrix, monitor_frame
@@ -103,6 +105,16 @@ def _raw_cells(instance: Any) -> list[str]:
     return ["" if v is None else str(v) for v in cells]
 
 
+def _defused(cell: str) -> str:
+    """A raw cell pandas must not convert (pd.to_numeric would crash on it) as the number it is, or missing."""
+    if pandas_can_parse(cell):
+        return cell
+    try:
+        return repr(number(cell))
+    except ValueError:
+        return ""
+
+
 def _raw_rows(payload: CapturedPayload) -> list[list[str]]:
     from mlops.contract.payloads import CSV, JSON, JSONLINES, media_type
 
@@ -110,6 +122,15 @@ def _raw_rows(payload: CapturedPayload) -> list[list[str]]:
     if kind not in (CSV, JSON, JSONLINES):  # RecordIO-protobuf, libsvm: numbers only, as the model read them
         return [["" if np.isnan(v) else repr(float(v)) for v in row] for row in _decode(payload)]
     text = decode_payload(payload.data, payload.encoding.value).decode("utf-8")
+    rows = _raw_text_rows(text, kind)
+    if not pandas_can_parse(text):
+        rows = [[_defused(cell) for cell in row] for row in rows]
+    return rows
+
+
+def _raw_text_rows(text: str, kind: str) -> list[list[str]]:
+    from mlops.contract.payloads import JSON, JSONLINES
+
     if kind == JSONLINES:
         return [_raw_cells(json.loads(line)) for line in text.splitlines() if line.strip()]
     if kind == JSON:
@@ -156,6 +177,8 @@ def _parse_csv(blocks: list[_CsvRows], width: int) -> np.ndarray | None:
     if not blocks:
         return np.zeros((0, width))
     text = "\n".join(line for block in blocks for line in block.lines)
+    if not pandas_can_parse(text):  # read block by block, the hostile ones by the exact reader
+        return None
     try:
         frame = pd.read_csv(io.StringIO(text), header=None, dtype=np.float64, engine="c", names=range(width))
     except (ValueError, pd.errors.ParserError):
@@ -254,11 +277,14 @@ def _encoded_matrix(got: _Collected, keep: list[int], width: int) -> tuple[np.nd
     parsed = _parse_csv([got.blocks[i] for i in csv_blocks], width)
     if parsed is None:  # some cell is not a number: find the requests one by one, as the model would
         for i in csv_blocks:
+            text = "\n".join(got.blocks[i].lines)
             try:
-                got.blocks[i] = np.asarray(
-                    pd.read_csv(io.StringIO("\n".join(got.blocks[i].lines)), header=None, dtype=np.float64)
-                ).reshape(len(got.blocks[i]), width)
-            except (ValueError, pd.errors.ParserError) as e:
+                if pandas_can_parse(text):
+                    rows = np.asarray(pd.read_csv(io.StringIO(text), header=None, dtype=np.float64))
+                else:
+                    rows = exact_rows(text.encode(), "capture", got.ids[i][0], width, np.float64)
+                got.blocks[i] = rows.reshape(len(got.blocks[i]), width)
+            except (ValueError, pd.errors.ParserError, ChannelDataError) as e:
                 got.blocks[i] = None
                 got.undecodable += 1
                 got.note(f"event {got.ids[i][0]}: the request could not be read as rows: {str(e)[:160]}")
