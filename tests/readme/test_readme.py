@@ -57,6 +57,7 @@ class Walk:
     docker: list[Step] = field(default_factory=list)
     background: list[tuple[Step, subprocess.Popen[str]]] = field(default_factory=list)
     seconds: float = 0.0
+    timings: list[tuple[Step, float]] = field(default_factory=list)
 
     def activate(self) -> None:
         """What `source .venv/bin/activate` does to the commands after it: .venv/bin first on PATH."""
@@ -79,12 +80,15 @@ class Walk:
         if step.language == "sh" and program(step) in BACKGROUND:
             self.start(step, argv)
             return
+        started = time.monotonic()
         try:
             result = subprocess.run(
                 argv, cwd=self.root, env=self.env, capture_output=True, text=True, timeout=STEP_TIMEOUT
             )
         except subprocess.TimeoutExpired as e:
             pytest.fail(f"{step.where(README)}: `{text}` did not finish within {STEP_TIMEOUT} s\n{e.stdout}{e.stderr}")
+        self.timings.append((step, time.monotonic() - started))
+        print(f"{step.where(README)} {self.timings[-1][1]:6.1f} s  {text.splitlines()[0][:90]}", flush=True)
         printed = result.stdout + result.stderr
         self.output += printed
         self.ran.append(step)
