@@ -295,7 +295,6 @@ def train_command(record: DatasetSplit, version: DatasetVersion) -> str:
     return " ".join(shlex.quote(w) for w in words)
 
 
-
 def _objective(version: DatasetVersion) -> list[str]:
     problem = version.Encoding.ProblemType
     if problem is ProblemType.BinaryClassification:
