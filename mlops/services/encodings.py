@@ -13,6 +13,8 @@ from pathlib import Path
 from mlops.core.datasets import FeatureEncoding
 from mlops.core.encodings import first_difference
 from mlops.core.errors import ValidationError
+from mlops.core.hosting import Model
+from mlops.core.training import TrainingJob
 from mlops.data.dataset_store import DatasetStore
 from mlops.data.encoding_sidecar import read_sidecar
 from mlops.services.label_first_csv import first_channel_file
@@ -22,6 +24,19 @@ from mlops.services.label_first_csv import first_channel_file
 class KnownEncoding:
     encoding: FeatureEncoding
     source: str  # where it was found, as a user knows it: "dataset churn@1a2b… (version 1)", "data/train.csv"
+
+
+def known(encoding: FeatureEncoding | None, source: str) -> KnownEncoding | None:
+    return None if encoding is None else KnownEncoding(encoding, source)
+
+
+def model_encoding(model: Model | None, job: TrainingJob | None) -> KnownEncoding | None:
+    """What a model's feature columns mean: its hosting record's encoding, else its training job's."""
+    if model is not None and model.FeatureEncoding is not None:
+        return KnownEncoding(model.FeatureEncoding, f"model {model.ModelName}'s encoding")
+    if job is not None and job.FeatureEncoding is not None:
+        return KnownEncoding(job.FeatureEncoding, f"training job {job.TrainingJobName}'s encoding")
+    return None
 
 
 def _store_of(path: Path) -> DatasetStore | None:
