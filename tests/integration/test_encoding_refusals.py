@@ -105,7 +105,9 @@ def test_evaluate_on_data_encoded_differently_is_refused(home: Home, capsys: pyt
 
 
 def test_a_baseline_of_data_the_model_does_not_read_is_refused(home: Home, capsys: pytest.CaptureFixture[str]) -> None:
-    err = _refused(["monitor", "baseline", str(home.tables["churn-b"]), "--label", "churn", "--model", "churn-v1"], capsys)
+    err = _refused(
+        ["monitor", "baseline", str(home.tables["churn-b"]), "--label", "churn", "--model", "churn-v1"], capsys
+    )
     assert (
         f"--model: feature 9 is 'payment_method=credit-card' in the data ({home.tables['churn-b'].resolve()}) "
         "but 'payment_method=bank-transfer' in model churn-v1's encoding"
