@@ -139,3 +139,37 @@ def test_an_endpoint_config_whose_variants_read_other_columns_is_refused(
                     "--shadow", "name=shadow,model=churn-v2"], capsys)  # fmt: skip
     assert "--shadow shadow: feature 9 is 'payment_method=credit-card' in model churn-v2's encoding" in err
     assert main(["endpoint-configs", "create", "same", "--variant", "name=blue,model=churn-v1"]) == 0
+
+
+def test_a_window_of_an_endpoint_whose_model_reads_other_columns_than_its_baseline_is_refused(
+    home: Home, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The endpoint's model is found from its config (no --model): the schedule is refused, and a run after
+    the endpoint moved to such a model is refused before any window is read."""
+    from mlops.core.clock import utcnow
+    from mlops.core.hosting import Endpoint, EndpointStatus
+    from mlops.hosting.store import HostingStore
+
+    store = HostingStore(home.root)
+    for config, model in (("cfg-v1", "churn-v1"), ("cfg-v2", "churn-v2")):
+        assert main(["endpoint-configs", "create", config, "--variant", f"name=blue,model={model}"]) == 0
+
+    def serve(config: str) -> None:
+        now = utcnow()
+        store.save_endpoint(Endpoint(EndpointName="churn-live", EndpointArn="arn:churn-live", EndpointConfigName=config,
+                                     EndpointStatus=EndpointStatus.InService, CreationTime=now, LastModifiedTime=now))  # fmt: skip
+
+    assert main(["monitor", "baseline", "churn", "--name", "churn-w", "--model", "job-a"]) == 0
+    schedule = ["monitor", "schedule", "churn-live", "--baseline", "churn-w", "--monitors", "data-quality",
+                "--capture", str(tmp_path / "capture")]  # fmt: skip
+    serve("cfg-v2")
+    err = _refused(schedule, capsys)
+    assert (
+        "--baseline: feature 9 is 'payment_method=bank-transfer' in baseline churn-w's encoding "
+        "but 'payment_method=credit-card' in model churn-v2's encoding"
+    ) in err
+    serve("cfg-v1")
+    assert main(schedule) == 0
+    serve("cfg-v2")
+    err = _refused(["monitor", "run", "churn-live", "--window", "1h", "--no-report"], capsys)
+    assert "in model churn-v2's encoding" in err and "make the baseline of endpoint churn-live" in err
