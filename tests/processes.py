@@ -69,7 +69,10 @@ def listeners(pids: Iterable[int]) -> list[Listener]:
     for pid in pids:
         try:
             process = psutil.Process(pid)
-            command = " ".join(process.cmdline())[:100] or process.name()
+            command = " ".join(" ".join(process.cmdline()).split())[:100] or process.name()
+            parent = process.parent()
+            if parent is not None:
+                command += f", child of {' '.join(' '.join(parent.cmdline()).split())[:60]}"
             connections = process.net_connections(kind="inet")
         except (psutil.NoSuchProcess, psutil.ZombieProcess):
             continue  # ended while we looked

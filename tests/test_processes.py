@@ -71,7 +71,10 @@ def test_sees_this_process_s_wildcard_and_loopback_listeners() -> None:
 
 
 def test_follows_children_and_skips_pids_that_are_gone() -> None:
-    code = "import socket,time; s=socket.socket(); s.bind(('0.0.0.0',0)); s.listen(); print(s.getsockname()[1], flush=True); time.sleep(60)"
+    code = (
+        "import socket,time; s=socket.socket(); s.bind(('0.0.0.0',0)); s.listen();"
+        " print(s.getsockname()[1], flush=True); time.sleep(60)"
+    )
     parent = subprocess.Popen(
         [sys.executable, "-c", f"import subprocess,sys; subprocess.run([sys.executable,'-c',{code!r}])"],
         stdout=subprocess.PIPE,
@@ -84,6 +87,7 @@ def test_follows_children_and_skips_pids_that_are_gone() -> None:
         assert parent.pid in tree and len(tree) == 2
         found = [x for x in listeners(tree) if x.port == port]
         assert len(found) == 1 and found[0].pid != parent.pid and not found[0].loopback
+        assert "child of" in found[0].command
     finally:
         for pid in reversed(process_tree([parent.pid])):
             os.kill(pid, 9)
