@@ -28,7 +28,7 @@ from sklearn.preprocessing import StandardScaler
 
 from benchmarks._common import save, scratch_settings, table
 from mlops.algorithms.catalog import AlgorithmCatalog
-from mlops.data.churn_sample import feature_matrix, generate
+from mlops.data.churn_sample import encode, generate
 from mlops.runtime.local_process import LocalProcessRuntime
 from mlops.runtime.local_server import LocalModelServerRuntime
 from mlops.services.evaluation import evaluate_job
@@ -38,12 +38,21 @@ XGB_HP = {"num_round": "200", "max_depth": "4", "eta": "0.1", "subsample": "1", 
 LL_HP = {"epochs": "30", "mini_batch_size": "100", "num_models": "16", "seed": "0"}
 
 
+def churn_matrix(rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """The churn table encoded as `mlops sample-data` and `mlops data ingest` encode it: (features, labels)."""
+    with tempfile.TemporaryDirectory() as folder:
+        table = Path(folder) / "churn.csv"
+        generate(rows, seed=7).to_csv(table, index=False)
+        _, labels, features = encode(table)
+    return features.astype(np.float64), labels.astype(np.float64)
+
+
 def datasets(rows: int) -> dict[str, tuple[str, np.ndarray, np.ndarray]]:
-    churn = feature_matrix(generate(rows, seed=7)).to_numpy(dtype=np.float64)
+    churn_X, churn_y = churn_matrix(rows)
     bc = load_breast_cancer()
     db = load_diabetes()
     return {
-        "churn": ("binary", churn[:, 1:], churn[:, 0]),
+        "churn": ("binary", churn_X, churn_y),
         "breast_cancer": ("binary", bc.data, bc.target.astype(float)),
         "diabetes": ("regression", db.data, db.target.astype(float)),
     }

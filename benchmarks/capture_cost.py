@@ -26,7 +26,7 @@ from mlops.core.hosting import CaptureContentTypeHeader, DataCaptureConfig
 from mlops.serving.capture import CaptureEvent, CaptureSettings
 from mlops.serving.capture_writer import CaptureWriter
 
-ROW = b"1,0,0,42,46,0,0,1,0,0,1,0,1,0,0,1,72.44,3332.24,2,5,28.2,22"
+ROW = b"1,0,0,42,46,0,0,1,1,0,0,0,0,1,0,1,72.44,3332.24,2,5,28.2,22"
 
 
 def events(dest: str, count: int) -> list[CaptureEvent]:

@@ -40,7 +40,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROW = "1,0,0,42,46,0,0,1,0,0,1,0,1,0,0,1,72.44,3332.24,2,5,28.2,22"
+ROW = "1,0,0,42,46,0,0,1,1,0,0,0,0,1,0,1,72.44,3332.24,2,5,28.2,22"
 
 
 # --- the load generator (runs as its own process) -------------------------------------------------

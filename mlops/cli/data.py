@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 from typing import Any
 
 from mlops.cli.arguments import add_command
@@ -277,23 +278,30 @@ def cmd_split(args: argparse.Namespace, settings: Settings) -> int:
     _print_split(record)
     names = {p.Name for p in record.Parts}
     if "train" in names:
-        validation = (
-            f" --validation {record.part('validation').file(DataFormat.csv).Uri}" if "validation" in names else ""
-        )
-        print(
-            f"train with:\n  mlops train --algorithm xgboost --train {record.part('train').file(DataFormat.csv).Uri}"
-            f"{validation} {_objective(version)}"
-        )
+        print(f"train with:\n  {train_command(record, version)}")
     return 0
 
 
-def _objective(version: DatasetVersion) -> str:
+DEFAULT_NUM_ROUND = 100  # xgboost requires num_round; a sensible start for the tables a split holds
+
+
+def train_command(record: DatasetSplit, version: DatasetVersion) -> str:
+    """A complete `mlops train` command line for a split's parts, quoted for a POSIX shell: it runs as printed."""
+    names = {p.Name for p in record.Parts}
+    words = ["mlops", "train", "--algorithm", "xgboost", "--train", record.part("train").file(DataFormat.csv).Uri]
+    if "validation" in names:
+        words += ["--validation", record.part("validation").file(DataFormat.csv).Uri]
+    words += [*_objective(version), "--hp", f"num_round={DEFAULT_NUM_ROUND}"]
+    return " ".join(shlex.quote(w) for w in words)
+
+
+def _objective(version: DatasetVersion) -> list[str]:
     problem = version.Encoding.ProblemType
     if problem is ProblemType.BinaryClassification:
-        return "--hp objective=binary:logistic"
+        return ["--hp", "objective=binary:logistic"]
     if problem is ProblemType.MulticlassClassification:
-        return f"--hp objective=multi:softprob --hp num_class={len(version.Encoding.Classes)}"
-    return "--hp objective=reg:squarederror"
+        return ["--hp", "objective=multi:softprob", "--hp", f"num_class={len(version.Encoding.Classes)}"]
+    return ["--hp", "objective=reg:squarederror"]
 
 
 def cmd_splits(args: argparse.Namespace, settings: Settings) -> int:

@@ -25,7 +25,7 @@ EPILOG = """workflow:
   mlops endpoint-configs create churn-cfg-1 --variant name=blue,model=churn-v1,instances=2 \\
       --capture sampling=100
   mlops endpoints create churn --config churn-cfg-1
-  mlops invoke churn --content-type text/csv --body "1,0,0,42,46,0,0,1,0,0,1,0,1,0,0,1,72.4,3332.2,2,5,28.2,22"
+  mlops invoke churn --content-type text/csv --body "1,0,0,42,46,0,0,1,1,0,0,0,0,1,0,1,72.4,3332.2,2,5,28.2,22"
   mlops endpoints update churn --config churn-cfg-2 --strategy canary --canary-size 10% \\
       --wait-interval 60 --termination-wait 120 --alarm p99-latency --alarm error-rate
   mlops endpoints update-weights churn --variant blue=0.8 --variant green=0.2

@@ -287,7 +287,9 @@ def cmd_sample_data(args: argparse.Namespace, settings: Settings) -> int:
     files = write_demo_files(Path(args.out), rows=args.rows, seed=args.seed)
     print(
         f"wrote {files.table} ({args.rows} rows) and label-first splits {files.train.name}, "
-        f"{files.validation.name}, {files.test.name} in {files.table.parent}"
+        f"{files.validation.name}, {files.test.name} in {files.table.parent}\n"
+        f"  {len(files.feature_names)} features, encoded as `mlops data ingest churn --source {files.table}` encodes "
+        f"them (each file's encoding beside it: {files.train.name}.encoding.json …)"
     )
     return 0
 

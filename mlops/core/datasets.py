@@ -8,6 +8,8 @@ encoding and storing live in ``mlops.data``; great-expectations lives in ``mlops
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from datetime import datetime
 from enum import StrEnum
@@ -98,6 +100,18 @@ class FeatureEncoding(_Record):
     def input_columns(self) -> tuple[str, ...]:
         """The raw columns an inference payload must carry, in first-use order."""
         return tuple(dict.fromkeys(f.Column for f in self.Features))
+
+    @property
+    def sha256(self) -> str:
+        """A digest of what the matrix means: the label, its classes and every feature in order (what was
+        dropped does not change the matrix, so it is left out)."""
+        meaning = {
+            "LabelColumn": self.LabelColumn,
+            "ProblemType": self.ProblemType.value,
+            "Classes": list(self.Classes),
+            "Features": [f.model_dump(mode="json") for f in self.Features],
+        }
+        return hashlib.sha256(json.dumps(meaning, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 FeatureEncodingT = FeatureEncoding
@@ -217,6 +231,8 @@ class DatasetSplit(_Record):
     IndicesUri: str
     Parts: tuple[SplitPart, ...]
     CreationTime: datetime
+    # Ours: the digest of the version's FeatureEncoding the parts were written with (older splits: None).
+    FeatureEncodingSha256: str | None = None
 
     def part(self, name: str) -> SplitPart:
         for p in self.Parts:

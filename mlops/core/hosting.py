@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mlops.core.datasets import FeatureEncoding
 from mlops.core.digests import check_sha256
 from mlops.core.environment import DeclaredEnvironment
 from mlops.core.errors import ValidationError as _ValidationError
@@ -54,6 +55,9 @@ class ContainerDefinition(_Record):
 ContainerDefinitionT = ContainerDefinition
 
 
+FeatureEncodingT = FeatureEncoding
+
+
 class Model(_Record):
     """``ModelDataSha256`` (ours) is the sha256 of the model data its creator vouched for (given, or the
     training job's record, or the registry version's lineage); a server is only ever started on an
@@ -65,6 +69,9 @@ class Model(_Record):
     PrimaryContainer: ContainerDefinitionT
     ModelDataSha256: str | None = None
     CreationTime: datetime
+    # Ours (SageMaker has no field for it): what the model's feature columns mean, from its training job
+    # or registry version; None when unknown (a user's own artifact, an older record).
+    FeatureEncoding: FeatureEncodingT | None = None
 
     @field_validator("ModelDataSha256")
     @classmethod

@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
+from mlops.core.datasets import FeatureEncoding
 from mlops.core.errors import ConflictError
 from mlops.core.ids import NameStr, check_name
 from mlops.core.records import Record as _Record
@@ -85,9 +86,11 @@ class ModelLineage(_Record):
     AlgorithmImageDigest: str | None = None
     ModelDataSha256: str | None = None
     TrackingRunId: str | None = None
+    FeatureEncodingSha256: str | None = None  # FeatureEncoding.sha256 of the model's feature columns
 
 
 ModelLineageT = ModelLineage
+FeatureEncodingT = FeatureEncoding
 
 
 class ModelPackageGroup(_Record):
@@ -107,6 +110,8 @@ class CreateModelPackageInput(_Record):
     ModelMetrics: ModelMetricsT | None = None
     Lineage: ModelLineageT = Field(default_factory=ModelLineageT)
     ModelApprovalStatus: ModelApprovalStatusT = ModelApprovalStatusT.PendingManualApproval
+    # Ours (SageMaker has no field for it): what the model's feature columns mean; None when unknown.
+    FeatureEncoding: FeatureEncodingT | None = None
 
 
 class ModelPackage(_Record):
@@ -127,6 +132,7 @@ class ModelPackage(_Record):
     Lineage: ModelLineageT = Field(default_factory=ModelLineageT)
     Aliases: tuple[str, ...] = ()
     SourceUri: str | None = None  # where the registry backend keeps the model (MLflow's source)
+    FeatureEncoding: FeatureEncodingT | None = None  # ours: the model's feature columns; None when unknown
 
     @property
     def deployable(self) -> bool:

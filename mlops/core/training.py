@@ -11,12 +11,15 @@ from enum import StrEnum
 
 from pydantic import Field
 
+from mlops.core.datasets import FeatureEncoding
 from mlops.core.environment import DeclaredEnvironment
 from mlops.core.ids import ChannelNameStr, NameStr
 from mlops.core.records import Record as _Record
 
 # Fields carry SageMaker's names, which are also the names of their types; the `<Name>T` aliases
 # after a class let an annotation name the type where a field of the same name shadows it.
+
+FeatureEncodingT = FeatureEncoding
 
 
 class TrainingJobStatus(StrEnum):
@@ -135,6 +138,9 @@ class TrainingJobRequest(_Record):
     Environment: DeclaredEnvironment = Field(default_factory=dict)
     EnableNetworkIsolation: bool = True
     Tags: tuple[dict[str, str], ...] = ()
+    # Ours (SageMaker has no field for it): what the channels' feature columns mean, from their dataset
+    # version or the file's sidecar; None when no channel's encoding is known (a user's own files).
+    FeatureEncoding: FeatureEncodingT | None = None
 
 
 class MetricData(_Record):
@@ -185,6 +191,8 @@ class TrainingJob(_Record):
     LastModifiedTime: datetime
     TrainingTimeInSeconds: int | None = None
     RuntimeName: str = "local"
+    # Ours: the channels' feature encoding (see TrainingJobRequest); None for older jobs and unknown data.
+    FeatureEncoding: FeatureEncodingT | None = None
 
     @property
     def final_metrics(self) -> dict[str, float]:

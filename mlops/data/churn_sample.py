@@ -14,6 +14,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mlops.core.datasets import FeatureEncoding
+from mlops.data import formats
+from mlops.data.encoding_sidecar import write_sidecar
+
+DATASET = "churn"  # the dataset name the README ingests the table under
 LABEL = "churn"
 CATEGORICAL = {
     "gender": ["female", "male"],
@@ -85,18 +90,14 @@ def generate(rows: int = 50_000, seed: int = 7) -> pd.DataFrame:
     )
 
 
-def feature_matrix(frame: pd.DataFrame) -> pd.DataFrame:
-    """Label first, then numeric features with categoricals one-hot encoded in a fixed order."""
-    out = pd.DataFrame({LABEL: frame[LABEL].astype(int)})
-    for column in frame.columns:
-        if column in (LABEL, "customer_id", "signup_date"):
-            continue
-        if column in CATEGORICAL:
-            for value in CATEGORICAL[column]:
-                out[f"{column}={value}"] = (frame[column] == value).astype(int)
-        else:
-            out[column] = frame[column]
-    return out
+def encode(table: Path) -> tuple[FeatureEncoding, np.ndarray, np.ndarray]:
+    """The churn table as ``mlops data ingest churn --source TABLE`` encodes it: the same reader, typing
+    and ``build_encoding``, so the sample files and an ingested version share one feature space."""
+    source = formats.read_files([table], [str(table)], formats.format_of(table.name))
+    typed = formats.type_columns(source.frame)
+    encoding = formats.build_encoding(typed, formats.default_label(typed, DATASET))
+    labels = formats.encode_labels(source, typed, encoding)
+    return encoding, labels, formats.encode_features(typed, encoding, where=str(table))
 
 
 @dataclass(frozen=True)
@@ -105,21 +106,26 @@ class DemoFiles:
     train: Path
     validation: Path
     test: Path
-    feature_names: tuple[str, ...]
+    encoding: FeatureEncoding
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return self.encoding.feature_names
 
 
 def write_demo_files(folder: Path, rows: int = 50_000, seed: int = 7) -> DemoFiles:
-    """The raw table plus label-first, header-less train/validation/test CSVs (70/15/15, seeded)."""
+    """The raw table plus label-first, header-less train/validation/test CSVs (70/15/15, seeded), each with
+    its feature encoding beside it (``train.csv.encoding.json`` …)."""
     folder.mkdir(parents=True, exist_ok=True)
-    frame = generate(rows, seed)
     table = folder / "churn.csv"
-    frame.to_csv(table, index=False)
-    matrix = feature_matrix(frame)
-    order = np.random.default_rng(seed).permutation(len(matrix))
+    generate(rows, seed).to_csv(table, index=False)
+    encoding, labels, features = encode(table)
+    order = np.random.default_rng(seed).permutation(len(labels))
     cut1, cut2 = int(0.7 * len(order)), int(0.85 * len(order))
     paths = []
     for name, index in (("train", order[:cut1]), ("validation", order[cut1:cut2]), ("test", order[cut2:])):
         path = folder / f"{name}.csv"
-        matrix.iloc[index].to_csv(path, header=False, index=False)
+        path.write_bytes(formats.csv_bytes(labels[index], features[index]))
+        write_sidecar(path, encoding)
         paths.append(path)
-    return DemoFiles(table, paths[0], paths[1], paths[2], tuple(matrix.columns[1:]))
+    return DemoFiles(table, paths[0], paths[1], paths[2], encoding)

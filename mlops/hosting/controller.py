@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from mlops.core.clock import utcnow
+from mlops.core.encodings import first_difference
 from mlops.core.errors import ConflictError, NotFoundError, ValidationError
 from mlops.core.hosting import (
     CreateEndpointInput,
@@ -324,6 +325,7 @@ class Controller:
         endpoint = self._serving(name, "update")
         config = self.store.endpoint_config(request.EndpointConfigName)
         models = self._models(config)
+        _refuse_new_feature_columns(name, self._models(self.store.endpoint_config(endpoint.EndpointConfigName)), models)
         deployment_config = request.DeploymentConfig or DeploymentConfig()
         defined = {a.AlarmName for a in request.AlarmDefinitions}
         missing = [n for n in deployment_config.alarm_names if n not in defined]
@@ -496,3 +498,24 @@ class _BlueGreen:
     async def retire_new(self) -> None:
         self.c.router.set_routes(self.name, [(self.old.routes, 1.0)])
         await self.c.instances.retire(self.new)
+
+
+def _refuse_new_feature_columns(endpoint: str, serving: Mapping[str, Model], target: Mapping[str, Model]) -> None:
+    """An update keeps the endpoint's request shape: its callers send the feature columns the serving
+    models read, so a target model that reads other columns is refused before any traffic moves (models
+    whose encoding is unknown are not compared)."""
+    current = next(((n, m.FeatureEncoding) for n, m in sorted(serving.items()) if m.FeatureEncoding), None)
+    if current is None:
+        return
+    for name, model in sorted(target.items()):
+        if model.FeatureEncoding is None:
+            continue
+        difference = first_difference(
+            model.FeatureEncoding, current[1], f"model {name}'s encoding", f"model {current[0]}'s encoding"
+        )
+        if difference is not None:
+            raise ValidationError(
+                "EndpointConfigName",
+                f"{difference} (serving endpoint {endpoint} now); its callers send the current feature columns: "
+                "deploy a model trained on data encoded the same way, or create a new endpoint for the new columns",
+            )

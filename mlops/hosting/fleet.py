@@ -62,6 +62,7 @@ class Fleet:
     routes: FleetRoutes
     faults: list[str] = field(default_factory=list)
     retired: bool = False
+    starting: set[asyncio.Future[None]] = field(default_factory=set)  # one per instance being started
 
     @classmethod
     def build(
@@ -159,6 +160,19 @@ class InstanceManager:
     # --- start / stop ------------------------------------------------------------------------------
 
     async def start_instance(self, fleet: Fleet, pool: VariantPool, model: Model) -> Instance:
+        """Start one instance of ``fleet``. A fleet retired meanwhile gets no instance: one that comes up
+        after ``retire`` is stopped here, and ``retire`` waits for that before it returns."""
+        if fleet.retired:
+            raise RuntimeError(f"fleet {fleet.config.EndpointConfigName} was retired")
+        settled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        fleet.starting.add(settled)
+        try:
+            return await self._start_instance(fleet, pool, model)
+        finally:
+            fleet.starting.discard(settled)
+            settled.set_result(None)
+
+    async def _start_instance(self, fleet: Fleet, pool: VariantPool, model: Model) -> Instance:
         container = model.PrimaryContainer
         environment = {**container.Environment, TAG_ENV: self.tag}
         started = asyncio.get_running_loop().run_in_executor(
@@ -236,12 +250,16 @@ class InstanceManager:
             pool.instances = [*pool.instances, instance]
 
     async def retire(self, fleet: Fleet) -> None:
-        """Stop every instance of a fleet no routing table points at any more (after draining)."""
+        """Stop every instance of a fleet no routing table points at any more (after draining). Instances
+        still starting (a replacement for a crashed one, say) are waited for: each stops itself once up, so
+        when this returns no process of the fleet runs."""
         fleet.retired = True
         instances = [i for pool in fleet.routes.pools() for i in pool.instances]
         for pool in fleet.routes.pools():
             pool.instances = []
         await asyncio.gather(*(self.stop_instance(i) for i in instances))
+        if fleet.starting:
+            await asyncio.gather(*list(fleet.starting))
 
     async def resize(self, fleet: Fleet, variant: str, count: int) -> None:
         pool, plan = fleet.pool(variant), fleet.plan(variant)
@@ -325,6 +343,8 @@ class InstanceManager:
             return
         plan = fleet.plan(pool.name)
         for attempt in range(1, 6):
+            if fleet.retired:  # given up while this waited to try again
+                return
             try:
                 replacement = await self.start_instance(fleet, pool, plan.model)
             except Exception as e:

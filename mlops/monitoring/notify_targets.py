@@ -23,9 +23,11 @@ Payloads: the generic webhook gets the Alert record as JSON; Slack its incoming-
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -96,15 +98,36 @@ class AlertingConfig:
     attempts: int = 3
     backoff_seconds: float = 1.0
     give_up_after: int = 5  # runs that tried an alert a receiver refuses, before it leaves the outbox
+    path: Path | None = None  # the file this was read from, or looked for
+    missing: bool = False  # no file at ``path``: no targets at all
 
     def channels(self, names: tuple[str, ...]) -> list[Channel]:
         unknown = [n for n in names if n not in self.targets]
-        if unknown:
-            known = ", ".join(self.targets) or "none"
+        if not unknown:
+            return [c for n in names for c in self.targets[n]]
+        where = str(self.path) if self.path else "alerting.yaml"
+        if self.missing:
             raise ValidationError(
-                "alert targets", f"unknown target(s) {', '.join(unknown)}; alerting.yaml has: {known}"
+                "alert targets",
+                f"{', '.join(unknown)} named, but there is no {where}: create it (a complete example: "
+                f"monitoring/alerting.example.yaml), e.g.\n{minimal_example(unknown)}",
             )
-        return [c for n in names for c in self.targets[n]]
+        known = ", ".join(self.targets) or "none"
+        raise ValidationError("alert targets", f"unknown target(s) {', '.join(unknown)}; {where} has: {known}")
+
+
+def minimal_example(targets: list[str]) -> str:
+    """The smallest alerting.yaml that defines ``targets``: one generic webhook each, its URL from the environment."""
+    lines = ["targets:"]
+    for name in targets:
+        lines += [f"  {_yaml_key(name)}:", "    - {type: webhook, url_env: MLOPS_ALERT_WEBHOOK_URL}"]
+    return "\n".join(lines) + "\n"
+
+
+def _yaml_key(name: str) -> str:
+    """``name`` as a YAML mapping key that reads back as the same string (quoted unless plainly safe)."""
+    plain = re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", name) is not None and yaml.safe_load(name) == name  # not yes/null
+    return name if plain else json.dumps(name)  # a JSON string is a YAML double-quoted scalar
 
 
 def _channel(target: str, item: Any, where: str) -> Channel:
@@ -172,11 +195,12 @@ def parse_alerting(document: Any, where: str) -> AlertingConfig:
 
 def load_alerting(path: Path) -> AlertingConfig:
     if not path.is_file():
-        return AlertingConfig()
+        return AlertingConfig(path=path, missing=True)
     try:
-        return parse_alerting(yaml.safe_load(path.read_text()), str(path))
+        config = parse_alerting(yaml.safe_load(path.read_text()), str(path))
     except yaml.YAMLError as e:
         raise ValidationError(str(path), f"not valid YAML: {e}") from None
+    return replace(config, path=path)
 
 
 class MissingSecret(Exception):

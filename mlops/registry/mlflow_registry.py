@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops.core.clock import utcnow
+from mlops.core.datasets import FeatureEncoding
 from mlops.core.errors import NotFoundError, ValidationError
 from mlops.core.registry import (
     CreateModelPackageInput,
@@ -39,6 +40,7 @@ APPROVAL_TIME = TAG + "ApprovalTime"
 INFERENCE = TAG + "InferenceSpecification"
 METRICS = TAG + "ModelMetrics"
 LINEAGE = TAG + "Lineage."
+ENCODING = TAG + "FeatureEncoding"
 GROUP_TAG = TAG + "ModelPackageGroup"
 
 
@@ -90,6 +92,8 @@ class MlflowModelRegistry:
         }
         if request.ModelMetrics is not None:
             tags[METRICS] = request.ModelMetrics.model_dump_json()
+        if request.FeatureEncoding is not None:
+            tags[ENCODING] = request.FeatureEncoding.model_dump_json()
         version = call(
             f"model package group {group}",
             self._client.create_model_version,
@@ -222,6 +226,7 @@ def _package(version: Any, aliases: dict[str, int]) -> ModelPackage:
     updated = from_millis(version.last_updated_timestamp) or created
     inference = _json(tags, INFERENCE)
     metrics = _json(tags, METRICS)
+    encoding = _json(tags, ENCODING)
     lineage = {k[len(LINEAGE) :]: v for k, v in tags.items() if k.startswith(LINEAGE)}
     if inference is None:  # registered outside mlops: the source is the only model location known
         inference = {"Containers": [{"ModelDataUrl": version.source}]}
@@ -241,4 +246,5 @@ def _package(version: Any, aliases: dict[str, int]) -> ModelPackage:
         Lineage=ModelLineage.model_validate(lineage),
         Aliases=tuple(sorted(a for a, v in aliases.items() if v == number)),
         SourceUri=version.source,
+        FeatureEncoding=None if encoding is None else FeatureEncoding.model_validate(encoding),
     )

@@ -83,6 +83,7 @@ class SupervisedRuntime(ABC):
             StoppingCondition=request.StoppingCondition,
             Environment=request.Environment,
             EnableNetworkIsolation=request.EnableNetworkIsolation,
+            FeatureEncoding=request.FeatureEncoding,
             SecondaryStatusTransitions=(
                 SecondaryStatusTransition(
                     Status=SecondaryStatus.Starting, StartTime=now, StatusMessage="Preparing the instances for training"

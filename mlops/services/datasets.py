@@ -296,6 +296,7 @@ def split(store: DatasetStore, name: str, version_ref: str | None, req: SplitReq
             IndicesUri=str(final / "indices.npz"),
             Parts=tuple(records),
             CreationTime=utcnow(),
+            FeatureEncodingSha256=encoding.sha256,
         )
 
     record, created = store.add_split(version, split_id, build)

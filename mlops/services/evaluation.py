@@ -17,6 +17,7 @@ from mlops.contract.errors import ChannelDataError
 from mlops.core.errors import ValidationError
 from mlops.core.training import TrainingJob, TrainingJobStatus
 from mlops.runtime.interface import ModelServerRuntime
+from mlops.services.encodings import encoding_of, known, refuse_mismatch
 from mlops.services.label_first_csv import HEADERLESS, refuse_unless_label_first
 
 BATCH_ROWS = 500
@@ -130,6 +131,13 @@ def predict_job(job: TrainingJob, test_csv: Path, servers: ModelServerRuntime) -
             "job", f"{job.TrainingJobName} recorded no sha256 of its model artifact; it is not served unchecked"
         )
     table = read_test_csv(test_csv)
+    refuse_mismatch(
+        "test",
+        encoding_of(str(test_csv)),
+        known(job.FeatureEncoding, f"training job {job.TrainingJobName}'s encoding"),
+        "evaluate on data encoded as the training data was (a split of the same dataset version, or data "
+        "ingested with --encoding-from)",
+    )
     labels, features = table[:, 0], table[:, 1:]
     server = servers.start_server(algorithm, job.ModelArtifacts.S3ModelArtifacts, job.ModelArtifactSha256)
     try:

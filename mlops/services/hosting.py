@@ -23,7 +23,9 @@ from pydantic import ValidationError as PydanticValidationError
 
 from mlops.algorithms.catalog import AlgorithmCatalog
 from mlops.core.clock import utcnow
+from mlops.core.datasets import FeatureEncoding
 from mlops.core.digests import check_sha256
+from mlops.core.encodings import first_difference, require_same_encoding
 from mlops.core.errors import ConflictError, MlopsError, ValidationError
 from mlops.core.hosting import (
     Alarm,
@@ -175,10 +177,14 @@ def create_model(
     model_sha256: str | None = None,
     environment: dict[str, str] | None = None,
     vouched: Sequence[Sha256Claim] = (),
+    feature_encoding: FeatureEncoding | None = None,
+    encoding_source: str = "the registry version",
 ) -> Model:
     """A model record carrying the sha256 its sources vouch for: ``model_sha256``, the claims a caller
     brings (``vouched``: a registry version's lineage …) and the record of the training job that
-    produced ``model_data``, if any. They must agree, and at least one must be known."""
+    produced ``model_data``, if any. They must agree, and at least one must be known. The model records
+    the feature encoding of its registry version (``feature_encoding``) or its training job; two known
+    encodings that differ are refused."""
     check_name("ModelName", name)
     if algorithm is not None:
         AlgorithmCatalog(settings.algorithms_dir).folder(algorithm)
@@ -188,6 +194,12 @@ def create_model(
     job = producing_job(settings, location)
     claims = [Sha256Claim("--model-sha256", model_sha256), *vouched, *([job_claim(job)] if job else [])]
     sha = agreed_sha256(model_data, claims)
+    if job is not None:
+        require_same_encoding(
+            "model data", feature_encoding, job.FeatureEncoding, encoding_source,
+            f"training job {job.TrainingJobName}'s encoding",
+        )  # fmt: skip
+    encoding = feature_encoding or (job.FeatureEncoding if job else None)
     if algorithm is not None:
         check_model_data_fits(settings, algorithm, model_data, location, job)
     try:
@@ -199,6 +211,7 @@ def create_model(
             ),
             ModelDataSha256=sha,
             CreationTime=utcnow(),
+            FeatureEncoding=encoding,
         )
     except PydanticValidationError as e:
         raise _pydantic("model", e) from None
@@ -332,6 +345,7 @@ def create_endpoint_config(
     store = HostingStore(settings.home)
     for model_name in [v.ModelName for v in variants] + [s.ModelName for s in shadows]:
         store.model(model_name)
+    refuse_mixed_encodings(store, variants, shadows)
     try:
         config = EndpointConfig(
             EndpointConfigName=name,
@@ -344,6 +358,32 @@ def create_endpoint_config(
     except PydanticValidationError as e:
         raise _pydantic("endpoint config", e) from None
     return store.create_endpoint_config(config)
+
+
+def refuse_mixed_encodings(
+    store: HostingStore, variants: Sequence[ProductionVariant], shadows: Sequence[ShadowProductionVariant]
+) -> None:
+    """Every variant and shadow of one config gets the same request body, so their models must read the
+    same feature columns. Refused here, once, rather than answered wrongly per request; models whose
+    encoding is unknown are not compared."""
+    known: tuple[str, str, FeatureEncoding] | None = None
+    named = [("--variant", v.VariantName, v.ModelName) for v in variants]
+    named += [("--shadow", s.VariantName, s.ModelName) for s in shadows]
+    for flag, variant, model in named:
+        encoding = store.model(model).FeatureEncoding
+        if encoding is None:
+            continue
+        if known is None:
+            known = (variant, model, encoding)
+            continue
+        first_variant, first_model, first = known
+        difference = first_difference(encoding, first, f"model {model}'s encoding", f"model {first_model}'s encoding")
+        if difference is not None:
+            raise ValidationError(
+                f"{flag} {variant}",
+                f"{difference} (variant {first_variant}); the variants of an endpoint receive the same requests, "
+                "so their models must be trained on data encoded one way",
+            )
 
 
 def delete_endpoint_config(settings: Settings, name: str) -> None:

@@ -21,6 +21,7 @@ from mlops.core.clock import utcnow
 from mlops.core.datasets import DatasetSplit, DatasetVersion, SplitPart
 from mlops.core.errors import MlopsError, NotFoundError, ValidationError
 from mlops.core.files import path_under
+from mlops.core.hosting import Model
 from mlops.core.ids import check_name
 from mlops.core.monitoring import (
     AlertDelivery,
@@ -49,6 +50,7 @@ from mlops.monitoring.schedule import MonitoringWindow, load_schedules, save_sch
 from mlops.monitoring.window import load_capture_window
 from mlops.runtime.job_store import JobStore
 from mlops.services.datasets import dataset_store
+from mlops.services.encodings import KnownEncoding, model_encoding, refuse_mismatch
 from mlops.settings import Settings
 from mlops.store.interface import open_store
 
@@ -124,7 +126,7 @@ def load_model(settings: Settings, uri: str) -> MonitoredModel:
     return load_model_bytes(data, uri, settings.algorithms_dir)
 
 
-def endpoint_model_uri(settings: Settings, endpoint: str, variant: str | None = None) -> str | None:
+def endpoint_model(settings: Settings, endpoint: str, variant: str | None = None) -> Model | None:
     """The model behind the endpoint's variant (default: its production variant with the largest weight)."""
     hosting = HostingStore(settings.home)
     try:
@@ -136,7 +138,40 @@ def endpoint_model_uri(settings: Settings, endpoint: str, variant: str | None = 
     chosen = next((v for v in variants if v.VariantName == variant), variants[0] if variants else None)
     if chosen is None:
         return None
-    return hosting.model(chosen.ModelName).PrimaryContainer.ModelDataUrl
+    return hosting.model(chosen.ModelName)
+
+
+def endpoint_model_uri(settings: Settings, endpoint: str, variant: str | None = None) -> str | None:
+    model = endpoint_model(settings, endpoint, variant)
+    return model.PrimaryContainer.ModelDataUrl if model is not None else None
+
+
+def hosting_model(settings: Settings, ref: str | None) -> Model | None:
+    """The hosting model a ``--model`` names, when it names one (not a file or a training job)."""
+    if not ref or "://" in ref or Path(ref).exists():
+        return None
+    try:
+        return HostingStore(settings.home).model(ref)
+    except (NotFoundError, ValidationError):
+        return None
+
+
+def refuse_other_encoding(settings: Settings, schedule: MonitoringSchedule, baseline: Baseline) -> None:
+    """A window is compared with its baseline through the baseline's encoding; a model behind the endpoint
+    that reads other columns makes every finding meaningless, so the run (and the schedule) is refused."""
+    if schedule.ModelDataUrl:
+        found = model_encoding(None, training_job_of(settings, schedule.ModelDataUrl))
+    else:
+        model = endpoint_model(settings, schedule.EndpointName, schedule.VariantName)
+        job = training_job_of(settings, model.PrimaryContainer.ModelDataUrl) if model is not None else None
+        found = model_encoding(model, job)
+    refuse_mismatch(
+        "--baseline",
+        KnownEncoding(baseline.manifest.Encoding, f"baseline {baseline.manifest.BaselineName}'s encoding"),
+        found,
+        f"make the baseline of endpoint {schedule.EndpointName} from data encoded as its model's training data "
+        "(`mlops monitor baseline DATASET --model MODEL`)",
+    )
 
 
 def endpoint_capture_destination(settings: Settings, endpoint: str) -> str | None:
@@ -292,6 +327,13 @@ def create_baseline(settings: Settings, req: BaselineRequest) -> Baseline:
             )
         else:
             rows = _whole(source, model_uri is not None, job)
+    refuse_mismatch(
+        "--model",
+        KnownEncoding(encoding, f"the data ({source})"),
+        model_encoding(hosting_model(settings, req.model), job),
+        "make the baseline from data encoded as the model's training data (the dataset version it was trained "
+        "on, or data ingested with --encoding-from)",
+    )
     rows = rows.model_copy(update={"Rows": len(raw)})
     if model_uri is not None and not rows.HeldOut:
         log.warning("baseline of %s: %s", source, rows.Description)
@@ -415,6 +457,7 @@ def create_schedule(settings: Settings, req: ScheduleRequest) -> tuple[Monitorin
         baseline_store(settings).save_bias(manifest.BaselineName, bias.Facet, bias_baseline(baseline, bias))
     elif bias is not None and bias.Facet not in manifest.Columns:
         bias_baseline(baseline, bias)  # raises the missing-facet message
+    refuse_other_encoding(settings, schedule, baseline)
     return schedule, save_schedule(schedules_dir(settings), schedule)
 
 
@@ -473,6 +516,7 @@ def run_schedule(
             f"endpoint {schedule.EndpointName!r} has no data capture configured; enable it on its endpoint config "
             "(--capture) or give the schedule a capture destination",
         )
+    refuse_other_encoding(settings, schedule, baseline)
     kinds = {m.MonitoringType for m in schedule.Monitors}
     needs_model = kinds & {MonitoringType.ModelExplainability, MonitoringType.ModelBias, MonitoringType.ModelQuality}
     model, model_note = _model_for(settings, schedule, baseline) if needs_model else (None, "")

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mlops.core.datasets import DataFormat, DatasetSplit, DatasetVersion
+from mlops.core.encodings import require_same_encoding
 from mlops.core.errors import ConflictError, NotFoundError, ValidationError
 from mlops.core.hosting import Model
 from mlops.core.registry import (
@@ -87,6 +88,12 @@ def register_job(
         with contextlib.suppress(ConflictError):  # created meanwhile by a concurrent registration
             registry.create_model_package_group(group, "models registered with mlops")
     algorithm = job.AlgorithmSpecification
+    encoding = job.FeatureEncoding or (dataset_version.Encoding if dataset_version else None)
+    if dataset_version is not None:
+        require_same_encoding(
+            "--job", job.FeatureEncoding, dataset_version.Encoding,
+            f"training job {job.TrainingJobName}'s channels", f"dataset {dataset_version.ref}",
+        )  # fmt: skip
     request = CreateModelPackageInput(
         ModelPackageGroupName=group,
         ModelPackageDescription=description or f"{algorithm.AlgorithmName} trained by {job.TrainingJobName}",
@@ -110,7 +117,9 @@ def register_job(
             AlgorithmImageDigest=image_digest,
             ModelDataSha256=job.ModelArtifactSha256,
             TrackingRunId=run_id,
+            FeatureEncodingSha256=encoding.sha256 if encoding else None,
         ),
+        FeatureEncoding=encoding,
     )
     return registry.create_model_package(request, run_id)
 
@@ -166,6 +175,8 @@ def create_model_from_package(
         model_sha256=model_sha256,
         environment=environment,
         vouched=[Sha256Claim(f"{group} version {version}'s lineage", package.Lineage.ModelDataSha256)],
+        feature_encoding=package.FeatureEncoding,
+        encoding_source=f"model package {group} version {version}",
     )
 
 

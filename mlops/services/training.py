@@ -25,6 +25,7 @@ from mlops.core.training import (
     TrainingJobRequest,
 )
 from mlops.runtime.interface import TrainingRuntime
+from mlops.services.encodings import channels_encoding
 from mlops.services.label_first_csv import first_channel_file, is_text_csv, refuse_unless_label_first
 
 
@@ -135,6 +136,7 @@ def _job_request(
         StoppingCondition=StoppingCondition(MaxRuntimeInSeconds=inp.max_runtime_seconds),
         Environment=inp.environment,
         EnableNetworkIsolation=inp.network_isolation,
+        FeatureEncoding=channels_encoding(inp.channels),
     )
 
 

@@ -27,13 +27,11 @@ class LocalStore:
         target = to_path(uri)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-        os.close(fd)
         try:
-            try:
-                os.link(local, tmp + ".lnk")  # same filesystem: no copy of large data
-                os.replace(tmp + ".lnk", tmp)
-            except OSError:
-                shutil.copyfile(local, tmp)
+            # a copy, never a link: the caller may change its file afterwards (append to a CSV it ingested)
+            # and a stored, content-addressed object must not change with it
+            with os.fdopen(fd, "wb") as dst, open(local, "rb") as src:
+                copy_contents(src.fileno(), dst.fileno())
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

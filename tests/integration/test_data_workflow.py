@@ -208,6 +208,26 @@ def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]
     return code, out.out, out.err
 
 
+def test_the_train_command_split_prints_runs_as_printed(
+    churn: DemoFiles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`mlops data split` ends with "train with: mlops train …": a complete command (xgboost needs num_round),
+    quoted so that a home whose path has spaces and shell characters still runs as printed."""
+    import shlex
+
+    home = tmp_path / "my home; $(x)"
+    monkeypatch.setenv("MLOPS_HOME", str(home))
+    assert _cli(capsys, "data", "ingest", "churn", "--source", str(churn.table))[0] == 0
+    code, out, _ = _cli(capsys, "data", "split", "churn", "--train", "0.8", "--validation", "0.1", "--test", "0.1")
+    assert code == 0
+    lines = out.splitlines()
+    words = shlex.split(lines[lines.index("train with:") + 1])
+    assert words[:2] == ["mlops", "train"] and "num_round=100" in words
+    code, out, err = _cli(capsys, *words[1:], "--job-name", "as-printed")
+    assert code == 0, out + err
+    assert "Completed" in out and "validation:auc=" in out
+
+
 def test_cli_from_ingest_to_an_approved_aliased_model(
     churn: DemoFiles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-ROW = "1,0,0,42,46,0,0,1,0,0,1,0,1,0,0,1,72.44,3332.24,2,5,28.2,22"
+ROW = "1,0,0,42,46,0,0,1,1,0,0,0,0,1,0,1,72.44,3332.24,2,5,28.2,22"
 
 ECHO_SERVE = '''#!/usr/bin/env python3
 """A contract-following model server for tests: answers 0.5 per CSV row (ECHO_DELAY_MS of sleep)."""

@@ -227,7 +227,8 @@ def test_monitoring_end_to_end(
     )
     assert "holds no captured rows for endpoint 'churn-endpoint'" in capsys.readouterr().out
     assert main(["monitor", "runs", "churn-endpoint"]) == 0
-    assert len(capsys.readouterr().out.strip().splitlines()) == 3
+    header, *rows = capsys.readouterr().out.strip().splitlines()
+    assert header.split() == ["RUN", "STATUS", "VIOLATIONS", "WINDOW"] and len(rows) == 3, rows
     assert np.isfinite(run["Monitors"][0]["DurationSeconds"])
 
 

@@ -4,6 +4,7 @@ payloads, deduplication, resolve, retries with backoff and the outbox."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -24,7 +25,7 @@ from mlops.core.monitoring import (
     Violation,
 )
 from mlops.monitoring.notify import Notifier
-from mlops.monitoring.notify_targets import parse_alerting
+from mlops.monitoring.notify_targets import load_alerting, minimal_example, parse_alerting
 
 T = datetime(2026, 11, 22, 4, 0, tzinfo=UTC)
 
@@ -241,3 +242,33 @@ def test_the_example_alerting_file_is_valid() -> None:
     example = Path(__file__).resolve().parents[3] / "monitoring" / "alerting.example.yaml"
     parsed = parse_alerting(yaml.safe_load(example.read_text()), str(example))
     assert [c.type.value for c in parsed.targets["oncall"]] == ["pagerduty", "slack"] and parsed.attempts == 4
+
+
+def test_targets_named_without_an_alerting_file_say_where_it_goes_and_show_one(tmp_path: Path) -> None:
+    import yaml
+
+    path = tmp_path / "home" / "alerting.yaml"
+    with pytest.raises(ValidationError) as refused:
+        load_alerting(path).channels(("oncall",))
+    message = str(refused.value)
+    assert f"there is no {path}" in message and "monitoring/alerting.example.yaml" in message
+    example = message.split("e.g.\n", 1)[1]
+    parsed = parse_alerting(yaml.safe_load(example), "example")
+    assert [(c.target, c.type.value, c.url_env) for c in parsed.channels(("oncall",))] == [
+        ("oncall", "webhook", "MLOPS_ALERT_WEBHOOK_URL")
+    ]
+
+
+@pytest.mark.parametrize("name", ["", "on call", "a: b", "- x", "123", "yes", "#x", "null", "ö", 'q"uote', "x\ny"])
+def test_the_minimal_example_reads_back_for_any_target_name(name: str) -> None:
+    import yaml
+
+    parsed = parse_alerting(yaml.safe_load(minimal_example([name, "oncall"])), "example")
+    assert list(parsed.targets) == [name, "oncall"]
+
+
+def test_an_unknown_target_names_the_file_that_was_read(tmp_path: Path) -> None:
+    path = tmp_path / "alerting.yaml"
+    path.write_text("targets:\n  data-team:\n    - {type: webhook, url_env: HOOK}\n")
+    with pytest.raises(ValidationError, match=rf"unknown target\(s\) oncall; {re.escape(str(path))} has: data-team"):
+        load_alerting(path).channels(("oncall",))

@@ -1,4 +1,5 @@
-"""The local store hands out copies, never links: changing what get_file gave changes no stored object."""
+"""The local store takes and hands out copies, never links: changing the file given to put_file, or what
+get_file gave, changes no stored object."""
 
 from __future__ import annotations
 
@@ -18,6 +19,18 @@ def test_a_fetched_file_is_a_copy_of_its_own(tmp_path: Path) -> None:
     with open(local, "r+b") as f:
         f.write(b"CORRUPTED")
     assert stored.read_bytes() == b"1,2,3\n" * 1000
+
+
+def test_a_stored_file_does_not_change_with_the_callers_file(tmp_path: Path) -> None:
+    source = tmp_path / "churn.csv"
+    source.write_bytes(b"a,b\n1,2\n")
+    uri = LocalStore().put_file(source, str(tmp_path / "store" / "raw" / "churn.csv"))
+    with open(source, "ab") as f:  # the user appends to the file they ingested
+        f.write(b"3,4\n")
+    stored = tmp_path / "store" / "raw" / "churn.csv"
+    assert LocalStore().get_file(uri, tmp_path / "back.csv").read_bytes() == b"a,b\n1,2\n"
+    assert not os.path.samefile(source, stored) and source.stat().st_nlink == 1
+    assert [p.name for p in stored.parent.iterdir()] == ["churn.csv"]  # no temporary file left
 
 
 def test_a_fetched_file_replaces_a_link_at_its_name_instead_of_writing_through_it(tmp_path: Path) -> None:
