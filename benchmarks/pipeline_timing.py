@@ -3,7 +3,7 @@
     python benchmarks/pipeline_timing.py [--runs 1] [--rows 20000] [--max-jobs 4]
     python benchmarks/pipeline_timing.py --url http://127.0.0.1:8080 --password PW [--run-id RUN]
 
-Without --url it boots its own `airflow standalone` and endpoint router in a scratch MLOPS_HOME (as
+Without --url it boots its own Airflow and endpoint router in a scratch MLOPS_HOME (as
 `make demo` does), runs the pipeline end to end (approving over the REST API), and reads every task
 instance over the REST API. With --url it measures a running Airflow (`make up`): a new run, or the
 finished run --run-id.
@@ -103,7 +103,7 @@ def main() -> None:
         try:
             stack.start()
             client = stack.wait_ready()
-            print(f"airflow standalone ready in {time.monotonic() - boot:.1f}s (home {settings.home})")
+            print(f"airflow ready in {time.monotonic() - boot:.1f}s (home {settings.home})")
             results = measure(client, args)
         finally:
             stack.stop()

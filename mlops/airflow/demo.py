@@ -1,11 +1,11 @@
 """``python -m mlops.airflow.demo`` (``make demo``): the training pipeline end to end on the embedded
 default, with no manual step.
 
-Boots ``airflow standalone`` (AIRFLOW_HOME under the settings home, the project's dags folder) and the
-endpoint router, waits for health, unpauses and triggers ``training_pipeline`` over the REST API,
-approves the model over the REST API as the admin user (exactly what the Required Actions page does),
-follows the run to its end, prints the summary and the timing of every stage, and shuts everything it
-started down.
+Boots Airflow (its four components as ``airflow standalone`` would, on loopback; AIRFLOW_HOME under
+the settings home, the project's dags folder) and the endpoint router, waits for health, unpauses and
+triggers ``training_pipeline`` over the REST API, approves the model over the REST API as the admin
+user (exactly what the Required Actions page does), follows the run to its end, prints the summary and
+the timing of every stage, and shuts everything it started down.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         "smoke_requests": 300,
     }
     try:
-        print(f"state lives in {settings.home}; starting the endpoint router and airflow standalone …", flush=True)
+        print(f"state lives in {settings.home}; starting the endpoint router and airflow …", flush=True)
         router = start_router(settings, settings.home / "logs" / "router.log")
         stack.start()
         client = stack.wait_ready()

@@ -1,9 +1,16 @@
-"""Starting and stopping the local stack: ``airflow standalone`` (api-server, scheduler, dag-processor,
-triggerer) with the project's DAGs, the endpoint router (``mlops router``) and the MLflow UI.
+"""Starting and stopping the local stack: Airflow's four components (api-server, scheduler,
+dag-processor, triggerer) with the project's DAGs, the endpoint router (``mlops router``) and the MLflow UI.
 
 Used by ``make up`` (``python -m mlops.airflow.up``), ``make demo`` (``python -m mlops.airflow.demo``)
 and the end-to-end tests. Every process is started in its own session and stopped by its process
 group, so stopping the stack leaves nothing of it running.
+
+Airflow's components are started one by one, as ``airflow standalone`` would start them, because
+standalone cannot keep them on loopback: its scheduler and triggerer each start a log server
+(``serve-logs``) that binds every interface (0.0.0.0 and [::]; Airflow 3.2 has no setting for its host).
+Here they run with ``--skip-serve-logs``: every component shares AIRFLOW_HOME's log folder on this
+machine, and the api-server reads task and trigger logs from it (Airflow's FileTaskHandler reads the
+local file first), so the UI and the REST API show them without any log server.
 """
 
 from __future__ import annotations
@@ -29,6 +36,14 @@ from mlops.settings import Settings, settings_environment
 DAGS_FOLDER = REPO_ROOT / "dags"
 BIN = Path(sys.executable).parent
 POSTGRES_DATABASE = "mlops_airflow"
+SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+# Airflow's components, as `airflow standalone` starts them, minus the log servers (see the docstring)
+COMPONENTS: tuple[tuple[str, ...], ...] = (
+    ("api-server",),
+    ("scheduler", "--skip-serve-logs"),
+    ("dag-processor",),
+    ("triggerer", "--skip-serve-logs"),
+)
 
 
 def free_port() -> int:
@@ -85,6 +100,7 @@ class Service:
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = field(default=None, repr=False)
+    _terminated: bool = field(default=False, repr=False)
 
     def start(self) -> Service:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -109,10 +125,16 @@ class Service:
         except FileNotFoundError:
             return ""
 
-    def stop(self, grace: float = 60.0) -> None:
-        if self.process is not None:
+    def terminate(self) -> None:
+        """Ask the process group to stop (SIGTERM); ``stop`` then waits for it."""
+        if self.process is not None and not self._terminated:
+            self._terminated = True
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGTERM)
+
+    def stop(self, grace: float = 60.0) -> None:
+        if self.process is not None:
+            self.terminate()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=grace)
             with contextlib.suppress(ProcessLookupError):  # anything of its group still there
@@ -126,7 +148,7 @@ class Service:
 
 @dataclass
 class AirflowStack:
-    """``airflow standalone`` in AIRFLOW_HOME with the project's DAGs, plus the pieces it drives."""
+    """Airflow's components in AIRFLOW_HOME with the project's DAGs, every listener on loopback."""
 
     settings: Settings
     airflow_home: Path
@@ -136,7 +158,8 @@ class AirflowStack:
     dags_folder: Path = DAGS_FOLDER
     extra_env: dict[str, str] = field(default_factory=dict)
     services: list[Service] = field(default_factory=list)
-    # the scheduler's and the triggerer's log servers: free ports, so two stacks can run side by side
+    # where the api-server looks for the scheduler's and the triggerer's log servers while a task runs or
+    # waits: none is started (see the docstring), and a free port each means it never asks another stack's
     log_ports: tuple[int, int] = field(default_factory=lambda: (free_port(), free_port()))
 
     @property
@@ -151,6 +174,9 @@ class AirflowStack:
                 "AIRFLOW_HOME": str(self.airflow_home),
                 "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                # what `airflow standalone` would force: one machine, its generated admin password
+                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+                "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH_MANAGER,
                 "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
                 "AIRFLOW__API__HOST": "127.0.0.1",
                 "AIRFLOW__API__PORT": str(self.port),
@@ -161,6 +187,8 @@ class AirflowStack:
                 "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "60",
                 "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.log_ports[0]),
                 "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(self.log_ports[1]),
+                # off by default; should someone enable it, it binds 0.0.0.0 unless told otherwise
+                "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": "127.0.0.1",
                 "NO_COLOR": "1",
             }
         )
@@ -178,12 +206,34 @@ class AirflowStack:
     def client(self, user: str = "admin") -> AirflowClient:
         return AirflowClient(self.url, user, self.password(user))
 
-    def start(self) -> AirflowStack:
+    def start(self, migrate_timeout: float = 900.0) -> AirflowStack:
+        """Migrate the metadata database (as standalone does first), then start every component, each in
+        its own session with its output in AIRFLOW_HOME/<component>.log."""
         self.airflow_home.mkdir(parents=True, exist_ok=True)
-        service = Service(
-            "airflow", [str(BIN / "airflow"), "standalone"], self.environment(), self.airflow_home / "standalone.log"
-        )
-        self.services.append(service.start())
+        env = self.environment()
+        migrate_log = self.airflow_home / "db-migrate.log"
+        with open(migrate_log, "ab") as log:
+            try:
+                done = subprocess.run(
+                    [str(BIN / "airflow"), "db", "migrate"],
+                    env=env,
+                    cwd=REPO_ROOT,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    timeout=migrate_timeout,
+                )
+            except subprocess.TimeoutExpired:
+                raise MlopsError(
+                    f"airflow db migrate did not end within {migrate_timeout:g}s; see {migrate_log}"
+                ) from None
+        if done.returncode != 0:
+            tail = migrate_log.read_text(errors="replace")[-3000:]
+            raise MlopsError(f"airflow db migrate failed (exit {done.returncode}):\n{tail}")
+        for command in COMPONENTS:
+            name = command[0]
+            service = Service(name, [str(BIN / "airflow"), *command], env, self.airflow_home / f"{name}.log")
+            self.services.append(service.start())
         return self
 
     def wait_ready(
@@ -191,16 +241,17 @@ class AirflowStack:
     ) -> AirflowClient:
         """Until every component reports healthy, the admin can log in and the DAGs are parsed; then the
         training pool exists (with deferred tasks counted, so waiting tuning jobs hold their slots)."""
-        airflow = self.services[0]
         deadline = time.monotonic() + timeout
         components = ("metadatabase", "scheduler", "triggerer", "dag_processor")
         client: AirflowClient | None = None
         last: Exception | None = None
         while True:
-            if not airflow.alive():
-                raise MlopsError(f"airflow standalone exited:\n{airflow.tail()}")
+            for service in self.services:
+                if not service.alive():
+                    raise MlopsError(f"airflow {service.name} exited ({service.log_path}):\n{service.tail()}")
             if time.monotonic() > deadline:
-                raise MlopsError(f"airflow was not ready after {timeout:g}s (last: {last}):\n{airflow.tail()}")
+                tails = "\n".join(f"--- {s.name} ({s.log_path}):\n{s.tail(1500)}" for s in self.services)
+                raise MlopsError(f"airflow was not ready after {timeout:g}s (last: {last}):\n{tails}")
             try:
                 if client is None:
                     health = AirflowClient(self.url).health()
@@ -222,6 +273,9 @@ class AirflowStack:
             time.sleep(2)
 
     def stop(self) -> None:
+        """Every component is asked at once (as standalone stops them), then each is waited for."""
+        for service in self.services:
+            service.terminate()
         for service in reversed(self.services):
             service.stop()
         self.services.clear()

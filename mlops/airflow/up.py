@@ -1,8 +1,9 @@
 """``python -m mlops.airflow.up`` (``make up``): the local stack in the foreground until Ctrl-C.
 
-Starts the endpoint router (``mlops router``), the MLflow UI and ``airflow standalone`` (api-server,
-scheduler, dag-processor, triggerer) with the project's DAGs, creates the training pool, prints the
-URLs and the login, and stops all of it on Ctrl-C (or SIGTERM).
+Starts the endpoint router (``mlops router``), the MLflow UI and Airflow (api-server, scheduler,
+dag-processor and triggerer, as ``airflow standalone`` would, every listener on loopback; see stack.py)
+with the project's DAGs, creates the training pool, prints the URLs and the login, and stops all of it
+on Ctrl-C (or SIGTERM).
 
 Airflow's metadata database: the machine's PostgreSQL when one answers on 127.0.0.1:5432 (database
 ``mlops_airflow``, created when missing), else SQLite under HOME/airflow. Override with
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         services.append(start_mlflow_ui(settings, args.mlflow_port, logs / "mlflow.log"))
         os.environ[MLFLOW_UI_ENV] = mlflow_url
         where = "PostgreSQL " + database.rsplit("@", 1)[-1] if database else f"SQLite in {stack.airflow_home}"
-        print(f"starting airflow standalone (metadata database: {where}) …", flush=True)
+        print(f"starting airflow (metadata database: {where}) …", flush=True)
         stack.start()
         stack.wait_ready(timeout=600)
         print(

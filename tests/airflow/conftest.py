@@ -5,9 +5,10 @@
 - ``airflow_db``: the metadata database (SQLite) that ``dag.test()`` runs against.
 - ``mlops_home``: a private MLOPS_HOME with its own endpoint router on a free port.
 - ``webhook``: a local HTTP server that records the alerts the failure callbacks send.
-- ``stack``: one ``airflow standalone`` (with its own MLOPS_HOME, router and alert webhook), booted in
-  the background from the end of collection on, with every end-to-end run triggered at once as soon
-  as it is up; the REST and browser tests then only wait for their run. Stopped at the session's end.
+- ``stack``: one Airflow (``mlops.airflow.stack``: its four components, with its own MLOPS_HOME, router
+  and alert webhook), booted in the background from the end of collection on, with every end-to-end run
+  triggered at once as soon as it is up; the REST and browser tests then only wait for their run.
+  Stopped at the session's end.
 """
 
 from __future__ import annotations
@@ -164,7 +165,7 @@ def e2e_runs(policy: Path, strict_policy: Path) -> dict[str, dict[str, Any]]:
 
 
 class Stack:
-    """The booted standalone and what the tests need to reach it."""
+    """The booted Airflow and what the tests need to reach it."""
 
     def __init__(self, airflow: Any, client: Any, settings: Any, webhook: Webhook, runs: dict[str, str]) -> None:
         self.airflow, self.client, self.settings, self.webhook, self.runs = airflow, client, settings, webhook, runs
@@ -175,7 +176,7 @@ class Stack:
 
 
 class EarlyStack(threading.Thread):
-    """Boots `airflow standalone` (with its own MLOPS_HOME and router) and triggers the end-to-end runs
+    """Boots Airflow (with its own MLOPS_HOME and router) and triggers the end-to-end runs
     in the background, from the end of collection on, so the boot overlaps the tests that run first."""
 
     def __init__(self) -> None:
@@ -228,12 +229,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
-    """One `airflow standalone` with the project's DAGs for the whole session, its runs triggered."""
+    """One Airflow with the project's DAGs for the whole session, its runs triggered."""
     assert _early is not None
     _early.join(timeout=1200)
     if _early.error is not None:
         raise _early.error
-    assert _early.stack is not None, "airflow standalone did not come up in time"
+    assert _early.stack is not None, "airflow did not come up in time"
     try:
         yield _early.stack
     finally:
