@@ -315,7 +315,7 @@ def test_algorithms_describe_lists_what_the_server_answers(tmp_path: Path, run: 
     assert "predicted_label" in csv and "NOT its score" in csv and "e.g. 0\\n1\\n" in csv
     assert '{"predictions": [{"score": 0.1645, "predicted_label": 0}' in answers
     xgboost = run("algorithms", "describe", "xgboost", home=tmp_path)[1]
-    assert "without one: the request's content type" in xgboost and "one line per row: the score" in xgboost
+    assert "without one: text/csv" in xgboost and "one line per row: the score" in xgboost
     assert "its model.tar.gz holds: xgboost-model" in xgboost
     assert "its model.tar.gz holds: model.json, model.npz" in described
     code, _, err = run("algorithms", "describe", home=tmp_path)
