@@ -30,7 +30,8 @@ class FailureFileError(Exception):
     """The failure file is there but is not a regular file in a real folder, so it was not read."""
 
 
-def _kind(mode: int) -> str:
+def file_kind(mode: int) -> str:
+    """What a stat mode is, in words, for a refusal: "a symbolic link", "a FIFO", "a device file"…"""
     if stat.S_ISLNK(mode):
         return "a symbolic link"
     if stat.S_ISFIFO(mode):
@@ -56,7 +57,8 @@ def _open_output_dir(layout: Layout) -> int:
             if e.errno in (errno.ELOOP, errno.ENOTDIR):
                 mode = os.stat(layout.failure_file.parent.name, dir_fd=root, follow_symlinks=False).st_mode
                 raise FailureFileError(
-                    f"the failure file's output folder is {_kind(mode)}, not a folder; the failure file was not read"
+                    f"the failure file's output folder is {file_kind(mode)}, not a folder; "
+                    "the failure file was not read"
                 ) from None
             raise
     finally:
@@ -77,7 +79,7 @@ def read_failure(layout: Layout, limit: int = FAILURE_REASON_LIMIT) -> str | Non
         except FileNotFoundError:
             return None
         if not stat.S_ISREG(mode):  # checked before opening: opening a device or a FIFO has effects
-            raise FailureFileError(f"the failure file is {_kind(mode)}, not a regular file; it was not read")
+            raise FailureFileError(f"the failure file is {file_kind(mode)}, not a regular file; it was not read")
         try:
             fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | _NOFOLLOW, dir_fd=folder)
         except OSError as e:  # replaced between the check and the open
@@ -109,7 +111,9 @@ def write_failure(layout: Layout, reason: str) -> None:
         except FileNotFoundError:
             mode = stat.S_IFREG
         if not stat.S_ISREG(mode):
-            raise FailureFileError(f"the failure file is {_kind(mode)}, not a regular file; nothing was written to it")
+            raise FailureFileError(
+                f"the failure file is {file_kind(mode)}, not a regular file; nothing was written to it"
+            )
         fd = os.open(
             layout.failure_file.name,
             os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK | os.O_NOCTTY | _NOFOLLOW,

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from mlops.contract.failure import file_kind
 from mlops.contract.layout import Layout
 
 BLOCK = 1 << 20
@@ -26,16 +27,6 @@ BLOCK = 1 << 20
 
 class PipeRefused(Exception):
     """What sits at a FIFO's name is not the FIFO the feeder made."""
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    if stat.S_ISREG(mode):
-        return "a regular file"
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    return "not a FIFO"
 
 
 def open_fifo_for_writing(name: str, folder: int) -> int:
@@ -46,7 +37,7 @@ def open_fifo_for_writing(name: str, folder: int) -> int:
     except FileNotFoundError:
         raise PipeRefused(f"{name} was removed") from None
     if not stat.S_ISFIFO(mode):  # checked before opening: opening a device has effects of its own
-        raise PipeRefused(f"{name} was replaced by {_kind(mode)}")
+        raise PipeRefused(f"{name} was replaced by {file_kind(mode)}")
     try:
         fd = os.open(name, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NOCTTY, dir_fd=folder)
     except OSError as e:
