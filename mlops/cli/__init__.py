@@ -23,7 +23,6 @@ from mlops.cli.registry import add_registry_parser
 from mlops.cli.training import add_training_parsers
 from mlops.cli.tuning import add_tuning_parsers
 from mlops.core.errors import MlopsError
-from mlops.settings import load_settings
 
 EPILOG = """examples:
   mlops demo
@@ -82,6 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     debug = bool(args.debug) or _debug_from_environment()
+    from mlops.settings import load_settings  # after parsing: `--help` needs no settings
+
     try:
         return int(args.func(args, load_settings()))
     except MlopsError as e:  # refused on purpose: the message says what to change

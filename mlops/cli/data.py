@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlops.cli.arguments import add_command
 from mlops.cli.table import Column, print_table
 from mlops.core.datasets import DataFormat, DatasetSplit, DatasetVersion, DataValidationResult, ProblemType
-from mlops.settings import Settings
+
+if TYPE_CHECKING:
+    from mlops.settings import Settings
 
 VERSION_HELP = (
     "which version: an ordinal (3 or v3 = the third distinct version ingested), a sha256 prefix "

@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from mlops.cli.arguments import add_command
 from mlops.cli.training import TransitionPrinter
-from mlops.core.training import TrainingJob
-from mlops.settings import Settings
+
+if TYPE_CHECKING:
+    from mlops.core.training import TrainingJob
+    from mlops.settings import Settings
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:

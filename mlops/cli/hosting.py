@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 from mlops.cli.arguments import add_command, as_dict, key_value
 from mlops.cli.table import Column, print_table
 from mlops.core.errors import ValidationError
-from mlops.settings import Settings
 
 if TYPE_CHECKING:
     from mlops.core.hosting import Endpoint, Model
+    from mlops.settings import Settings
 
 EPILOG = """workflow:
   mlops router &                                  # the endpoint router and control process

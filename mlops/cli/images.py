@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlops.cli.table import Column, print_table
-from mlops.settings import Settings
+
+if TYPE_CHECKING:
+    from mlops.settings import Settings
 
 
 def add_images_parser(sub: Any) -> None:

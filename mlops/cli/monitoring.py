@@ -6,7 +6,7 @@ import argparse
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlops.cli.arguments import add_command, as_dict, key_value
 from mlops.cli.table import Column, print_table
@@ -20,7 +20,9 @@ from mlops.core.monitoring import (
     Severity,
     parse_monitors,
 )
-from mlops.settings import Settings
+
+if TYPE_CHECKING:
+    from mlops.settings import Settings
 
 EPILOG = """examples:
   mlops monitor baseline churn --version 4 --model TRAINING_JOB    # or a model name, or a model.tar.gz

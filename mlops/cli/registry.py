@@ -6,12 +6,14 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlops.cli.arguments import add_command
 from mlops.cli.table import Column, print_table
 from mlops.core.registry import ModelApprovalStatus, ModelPackage
-from mlops.settings import Settings
+
+if TYPE_CHECKING:
+    from mlops.settings import Settings
 
 EPILOG = """examples:
   mlops registry register churn --job JOB                 # a new version, PendingManualApproval

@@ -8,14 +8,16 @@ import sys
 import textwrap
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlops.cli.arguments import add_command, as_dict, key_value
 from mlops.cli.table import Column, print_table, table_width
 from mlops.core.algorithm import AlgorithmSpec
 from mlops.core.errors import ValidationError
 from mlops.core.training import ResourceConfig, TrainingInputMode, TrainingJob
-from mlops.settings import Settings
+
+if TYPE_CHECKING:
+    from mlops.settings import Settings
 
 SHOWN_METRICS = 3  # in `mlops jobs`; `mlops jobs describe` has them all
 
@@ -82,6 +84,9 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     printer = TransitionPrinter()
     if args.no_wait:
         return 0
+    from mlops.services.tracking import TrackerOpening
+
+    tracking = TrackerOpening(settings)  # MLflow's import and store open while the job runs
     try:
         job = runtime.wait(job.TrainingJobName, printer)
     except KeyboardInterrupt:
@@ -90,10 +95,10 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
         job = runtime.wait(job.TrainingJobName, printer)
     try:  # tracking must never lose a finished job: a failure here is only a warning
         from mlops.services.datasets import dataset_store
-        from mlops.services.tracking import open_tracker, track_training_job
+        from mlops.services.tracking import track_training_job
 
         run_id = track_training_job(
-            open_tracker(settings),
+            tracking.tracker(),
             job,
             history=runtime.metric_history(job.TrainingJobName),
             datasets=dataset_store(settings),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from mlops.cli.arguments import as_dict, key_value, name_equals, split_key_value
 from mlops.cli.table import Column, print_table
@@ -30,7 +31,9 @@ from mlops.core.tuning import (
     WarmStartType,
 )
 from mlops.core.tuning_job import TuningJob
-from mlops.settings import Settings, settings_environment
+
+if TYPE_CHECKING:
+    from mlops.settings import Settings
 
 SCALINGS = {
     "auto": ScalingType.Auto,
@@ -185,6 +188,8 @@ def cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
         settings.artifacts,
     )
     store = TuningJobStore(settings.home / "tuning-jobs")
+    from mlops.settings import settings_environment
+
     start_tuning_job(store, request, settings_environment(settings))
     print(
         f"tuning job {name}: {strategy.value} search of {args.objective} "

@@ -17,7 +17,7 @@ from mlops.core.training import MetricDefinition, TrainingInputMode
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class ParameterType(StrEnum):

@@ -31,7 +31,7 @@ class _Record(Record):
 class _File(BaseModel):
     """A file a user may edit by hand: unknown keys are refused (a typo must not silently do nothing)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", ser_json_inf_nan="strings")
+    model_config = ConfigDict(frozen=True, extra="forbid", ser_json_inf_nan="strings", defer_build=True)
 
 
 class MonitoringType(StrEnum):

@@ -27,9 +27,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import pandas as pd
 from pydantic import BaseModel
 
 from mlops.core.datasets import (
@@ -43,6 +42,9 @@ from mlops.core.datasets import (
 from mlops.core.errors import ConflictError, NotFoundError, ValidationError
 from mlops.core.files import path_under
 from mlops.core.ids import check_name, check_record_id
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 R = TypeVar("R", bound=BaseModel)
 
@@ -147,6 +149,8 @@ class DatasetStore:
         return record, True
 
     def table(self, version: DatasetVersion) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.read_parquet(version.TableUri)
 
     # ----------------------------------------------------------------------------------------- splits

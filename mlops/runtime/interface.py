@@ -30,7 +30,7 @@ class TrainingRuntime(Protocol):
         ...
 
     def wait(
-        self, name: str, on_change: Callable[[TrainingJob], None] | None = None, poll_seconds: float = 0.2
+        self, name: str, on_change: Callable[[TrainingJob], None] | None = None, poll_seconds: float = 0.05
     ) -> TrainingJob: ...
 
 

@@ -147,7 +147,7 @@ class SupervisedRuntime(ABC):
         return self.jobs.metrics(name)
 
     def wait(
-        self, name: str, on_change: Callable[[TrainingJob], None] | None = None, poll_seconds: float = 0.2
+        self, name: str, on_change: Callable[[TrainingJob], None] | None = None, poll_seconds: float = 0.05
     ) -> TrainingJob:
         last: tuple[str, str] | None = None
         while True:

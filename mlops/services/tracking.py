@@ -4,7 +4,9 @@ model artifact's URI and sha256 — so runs can be compared and a registered mod
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 from collections.abc import Sequence
 
 from mlops.core.datasets import DatasetSplit, DatasetVersion
@@ -28,6 +30,26 @@ def open_tracker(settings: Settings, experiment: str | None = None) -> MlflowTra
     remote = uri.startswith(("http://", "https://", "databricks"))
     root = None if remote else (settings.home / "mlflow-artifacts").resolve().as_uri()
     return MlflowTracker(uri, artifact_root=root, **({"experiment": experiment} if experiment else {}))
+
+
+class TrackerOpening:
+    """``open_tracker(settings)`` opened on a daemon thread meanwhile: importing MLflow and opening its store
+    take seconds, which a caller waiting for a job spends while the job runs instead of after it.
+    ``tracker()`` waits for the opening and returns the tracker. An error while opening is not kept: the
+    first tracking call meets it again and raises it (MLflow's client is cached only once it opened)."""
+
+    def __init__(self, settings: Settings, experiment: str | None = None) -> None:
+        self._tracker = open_tracker(settings, experiment)
+        self._thread = threading.Thread(target=self._open, name="open-tracker", daemon=True)
+        self._thread.start()
+
+    def _open(self) -> None:
+        with contextlib.suppress(Exception):
+            self._tracker.experiment_id()
+
+    def tracker(self) -> MlflowTracker:
+        self._thread.join()
+        return self._tracker
 
 
 def job_data(datasets: DatasetStore | None, job: TrainingJob) -> tuple[DatasetVersion | None, DatasetSplit | None]:
