@@ -309,7 +309,7 @@ def parse_capture(text: str, settings: Settings) -> DataCaptureConfig:
     """``sampling=100,dest=DIR|s3://…,mode=input+output,csv=text/csv,json=application/json``; like the
     SageMaker SDK, CSV and JSON payloads are captured as text (``csv=``/``json=`` name their types)."""
     spec = key_values(text, "--capture", CAPTURE_KEYS)
-    dest = spec.get("dest") or str(settings.home / "capture")
+    dest = spec.get("dest") or str(settings.paths.capture)
     if "://" not in dest:
         dest = str(Path(dest).resolve())
     modes = []

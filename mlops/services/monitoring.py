@@ -20,7 +20,6 @@ import pandas as pd
 from mlops.core.clock import utcnow
 from mlops.core.datasets import DatasetSplit, DatasetVersion, SplitPart
 from mlops.core.errors import MlopsError, NotFoundError, ValidationError
-from mlops.core.files import path_under
 from mlops.core.hosting import Model
 from mlops.core.ids import check_name
 from mlops.core.monitoring import (
@@ -58,30 +57,29 @@ log = logging.getLogger(__name__)
 
 
 def monitoring_home(settings: Settings) -> Path:
-    return settings.home / "monitoring"
+    return settings.paths.monitoring.root
 
 
 def baseline_store(settings: Settings) -> BaselineStore:
-    return BaselineStore(monitoring_home(settings) / "baselines")
+    return BaselineStore(settings.paths.monitoring.baselines)
 
 
 def schedules_dir(settings: Settings) -> Path:
-    return monitoring_home(settings) / "schedules"
+    return settings.paths.monitoring.schedules
 
 
 def runs_dir(settings: Settings, endpoint: str) -> Path:
-    return path_under(monitoring_home(settings) / "runs", check_name("EndpointName", endpoint), field="EndpointName")
+    return settings.paths.monitoring.runs_of(endpoint)
 
 
 def alerting_path(settings: Settings) -> Path:
-    return settings.home / "alerting.yaml"
+    return settings.paths.alerting
 
 
 def ground_truth_location(settings: Settings, endpoint: str, schedule: MonitoringSchedule | None = None) -> str:
     if schedule is not None and schedule.GroundTruthS3Uri:
         return schedule.GroundTruthS3Uri
-    name = check_name("EndpointName", endpoint)
-    return str(path_under(monitoring_home(settings) / "ground-truth", name, field="EndpointName"))
+    return str(settings.paths.monitoring.ground_truth_of(endpoint))
 
 
 def parse_duration(text: str, what: str) -> timedelta:
@@ -547,10 +545,10 @@ def run_schedule(
         log.warning("attribution monitor without a model: %s", model_note)
     update: dict[str, object] = {}
     if req.retrain:
-        update["Retrain"] = decide_for_run(run, schedule, RetrainState(monitoring_home(settings) / "retrain"), req.now)
+        update["Retrain"] = decide_for_run(run, schedule, RetrainState(settings.paths.monitoring.retrain), req.now)
     if req.alerts:
         try:
-            notifier = Notifier(load_alerting(alerting_path(settings)), monitoring_home(settings) / "alerts")
+            notifier = Notifier(load_alerting(alerting_path(settings)), settings.paths.monitoring.alerts)
             update["Alerts"] = notifier.notify(run, schedule)
         except MlopsError as e:  # a broken alerting.yaml must not lose the run's findings
             log.error("alerts for %s not sent: %s", run.MonitoringRunName, e)
