@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 R = TypeVar("R")
 
-_children: list[subprocess.Popen[bytes]] = []  # kept so the interpreter reaps the processes that finished
+_children: list[subprocess.Popen[bytes]] = []  # the processes started here, reaped once they end
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,7 @@ class DetachedProcess:
                 close_fds=True,
                 env=env,
             )
+        _children[:] = [child for child in _children if child.poll() is None]  # reap those that ended
         _children.append(proc)
         write_atomic(folder / self.pid_file, json.dumps({"pid": proc.pid}, indent=2))
         return proc.pid
