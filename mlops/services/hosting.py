@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 from pydantic import ValidationError as PydanticValidationError
 
@@ -48,10 +49,17 @@ from mlops.core.ids import check_name
 from mlops.core.key_value import parse_number
 from mlops.core.training import TrainingJob, TrainingJobStatus
 from mlops.hosting.store import HostingStore
-from mlops.runtime.interface import TrainingRuntime
 from mlops.store.interface import ArtifactStore
 
 REPO_ALARMS = Path(__file__).resolve().parents[2] / "policies" / "alarms.yaml"
+
+
+class TrainingJobs(Protocol):
+    """The reads a model needs of this home's training jobs (a training runtime has them)."""
+
+    def list_training_jobs(self) -> list[TrainingJob]: ...
+
+    def describe_training_job(self, name: str) -> TrainingJob: ...
 
 
 @dataclass(frozen=True)
@@ -61,7 +69,7 @@ class Hosting:
 
     store: HostingStore
     catalog: AlgorithmCatalog
-    training_jobs: TrainingRuntime
+    training_jobs: TrainingJobs
     object_store: Callable[[str], ArtifactStore]
     clock: Callable[[], datetime] = utcnow
 
@@ -107,7 +115,7 @@ def agreed_sha256(model_data: str, claims: Sequence[Sha256Claim]) -> str:
     return first
 
 
-def producing_job(training_jobs: TrainingRuntime, model_data: str) -> TrainingJob | None:
+def producing_job(training_jobs: TrainingJobs, model_data: str) -> TrainingJob | None:
     """The training job whose artifact ``model_data`` is, if a job of this home produced it."""
     wanted = {model_data, str(Path(model_data).resolve())} if "://" not in model_data else {model_data}
     for job in training_jobs.list_training_jobs():
