@@ -20,34 +20,38 @@ SHADOW_KEYS = ("name", "model", "sampling", "instances")
 CAPTURE_KEYS = ("sampling", "dest", "mode", "csv", "json")
 
 
+def _variant_spec(text: str, flag: str, keys: Sequence[str]) -> dict[str, str]:
+    spec = key_values(text, flag, keys)
+    if "name" not in spec or "model" not in spec:
+        raise ValidationError(flag, f"{text!r} needs name=… and model=…")
+    check_name("VariantName", spec["name"])
+    return spec
+
+
 def parse_variant(text: str) -> ProductionVariant:
     """``name=blue,model=churn-v1,weight=1,instances=2``."""
-    spec = key_values(text, "--variant", VARIANT_KEYS)
-    if "name" not in spec or "model" not in spec:
-        raise ValidationError("--variant", f"{text!r} needs name=… and model=…")
+    spec = _variant_spec(text, "--variant", VARIANT_KEYS)
+    weight = parse_number("weight", spec.get("weight", "1"), float)
+    instances = parse_number("instances", spec.get("instances", "1"), int)
     try:
         return ProductionVariant(
-            VariantName=check_name("VariantName", spec["name"]),
-            ModelName=spec["model"],
-            InitialVariantWeight=parse_number("weight", spec.get("weight", "1"), float),
-            InitialInstanceCount=parse_number("instances", spec.get("instances", "1"), int),
-        )
+            VariantName=spec["name"], ModelName=spec["model"], InitialVariantWeight=weight,
+            InitialInstanceCount=instances,
+        )  # fmt: skip
     except PydanticValidationError as e:
         raise pydantic_error("--variant", e) from None
 
 
 def parse_shadow(text: str) -> ShadowProductionVariant:
     """``name=green,model=churn-v2,sampling=20,instances=1`` (sampling in percent of the requests)."""
-    spec = key_values(text, "--shadow", SHADOW_KEYS)
-    if "name" not in spec or "model" not in spec:
-        raise ValidationError("--shadow", f"{text!r} needs name=… and model=…")
+    spec = _variant_spec(text, "--shadow", SHADOW_KEYS)
+    sampling = parse_number("sampling", spec.get("sampling", "100").rstrip("%"), float)
+    instances = parse_number("instances", spec.get("instances", "1"), int)
     try:
         return ShadowProductionVariant(
-            VariantName=check_name("VariantName", spec["name"]),
-            ModelName=spec["model"],
-            SamplingPercentage=parse_number("sampling", spec.get("sampling", "100").rstrip("%"), float),
-            InitialInstanceCount=parse_number("instances", spec.get("instances", "1"), int),
-        )
+            VariantName=spec["name"], ModelName=spec["model"], SamplingPercentage=sampling,
+            InitialInstanceCount=instances,
+        )  # fmt: skip
     except PydanticValidationError as e:
         raise pydantic_error("--shadow", e) from None
 

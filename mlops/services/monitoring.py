@@ -59,32 +59,27 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class MonitoringFolders:
-    """Where monitoring keeps its state: ``root`` (HOME/monitoring) and the alert targets' file."""
+    """Where monitoring keeps its state (``under`` HOME/monitoring): one folder per kind, per endpoint for
+    ``runs`` and ``ground_truth`` (``endpoint_folder``), and the alert targets' file."""
 
-    root: Path
+    baselines: Path
+    schedules: Path
+    runs: Path
+    ground_truth: Path
+    retrain: Path
+    alerts: Path
     alerting: Path
 
-    @property
-    def baselines(self) -> Path:
-        return self.root / "baselines"
+    @classmethod
+    def under(cls, root: Path, alerting: Path) -> MonitoringFolders:
+        return cls(
+            root / "baselines", root / "schedules", root / "runs", root / "ground-truth", root / "retrain",
+            root / "alerts", alerting,
+        )  # fmt: skip
 
-    @property
-    def schedules(self) -> Path:
-        return self.root / "schedules"
 
-    def runs(self, endpoint: str) -> Path:
-        return path_under(self.root / "runs", check_name("EndpointName", endpoint), field="EndpointName")
-
-    def ground_truth(self, endpoint: str) -> Path:
-        return path_under(self.root / "ground-truth", check_name("EndpointName", endpoint), field="EndpointName")
-
-    @property
-    def retrain(self) -> Path:
-        return self.root / "retrain"
-
-    @property
-    def alerts(self) -> Path:
-        return self.root / "alerts"
+def endpoint_folder(folder: Path, endpoint: str) -> Path:
+    return path_under(folder, check_name("EndpointName", endpoint), field="EndpointName")
 
 
 @dataclass(frozen=True)
@@ -107,7 +102,7 @@ class Monitoring:
 def ground_truth_location(monitoring: Monitoring, endpoint: str, schedule: MonitoringSchedule | None = None) -> str:
     if schedule is not None and schedule.GroundTruthS3Uri:
         return schedule.GroundTruthS3Uri
-    return str(monitoring.folders.ground_truth(endpoint))
+    return str(endpoint_folder(monitoring.folders.ground_truth, endpoint))
 
 
 def parse_duration(text: str, what: str) -> timedelta:
@@ -555,7 +550,7 @@ def run_schedule(
         truth = ground_truth.read(location, since=window.start, s3_endpoint_url=monitoring.s3_endpoint_url)
         data = ground_truth.join(data, truth, baseline.manifest.Encoding)
     run_name = window.run_name(schedule.EndpointName)
-    out_dir = monitoring.folders.runs(schedule.EndpointName) / run_name
+    out_dir = endpoint_folder(monitoring.folders.runs, schedule.EndpointName) / run_name
     run = run_monitors(
         data,
         baseline,
@@ -599,7 +594,7 @@ def run_now(
 
 
 def list_runs(monitoring: Monitoring, endpoint: str) -> list[MonitoringRun]:
-    folder = monitoring.folders.runs(endpoint)
+    folder = endpoint_folder(monitoring.folders.runs, endpoint)
     if not folder.is_dir():
         return []
     runs = [MonitoringRun.model_validate_json(p.read_bytes()) for p in folder.glob("*/run.json")]

@@ -18,7 +18,7 @@ from mlops.store.interface import open_store
 def monitoring_from_settings(settings: Settings) -> Monitoring:
     """HOME/monitoring for baselines, schedules, runs, ground truth, alerts and retraining state;
     HOME/alerting.yaml for the alert targets."""
-    folders = MonitoringFolders(root=settings.home / "monitoring", alerting=settings.home / "alerting.yaml")
+    folders = MonitoringFolders.under(settings.home / "monitoring", alerting=settings.home / "alerting.yaml")
     return Monitoring(
         folders=folders,
         baselines=BaselineStore(folders.baselines),

@@ -58,7 +58,7 @@ def test_hosting_use_cases_run_on_the_collaborators_they_are_given(tmp_path: Pat
 
 
 def test_monitoring_use_cases_run_on_the_folders_they_are_given(tmp_path: Path) -> None:
-    folders = monitoring.MonitoringFolders(root=tmp_path / "monitoring", alerting=tmp_path / "alerting.yaml")
+    folders = monitoring.MonitoringFolders.under(tmp_path / "monitoring", alerting=tmp_path / "alerting.yaml")
     given = monitoring.Monitoring(
         folders=folders,
         baselines=BaselineStore(folders.baselines),
