@@ -65,4 +65,3 @@ def relative_key(uri: str, prefix: str) -> PurePosixPath:
     if any(s in ("", ".", "..") for s in segments):
         raise ValidationError(field, "has an empty, '.' or '..' segment; refused as a local file name")
     return PurePosixPath(*segments)
-
