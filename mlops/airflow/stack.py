@@ -287,10 +287,11 @@ class AirflowStack:
 def router_pid(settings: Settings) -> int | None:
     """The pid of the control process answering on the settings' router address, if any does (asked
     with this home's credentials: one of another home refuses them, which is an error here)."""
-    from mlops.services.hosting import ControlAccessDenied, ControlProcessUnavailable, HostingClient
+    from mlops.services.control_client import ControlAccessDenied, ControlProcessUnavailable
+    from mlops.services.hosting_wiring import control_client_for
 
     try:
-        return HostingClient.for_settings(settings, timeout=2).health().pid
+        return control_client_for(settings, timeout=2).health().pid
     except ControlProcessUnavailable:
         return None
     except ControlAccessDenied as e:
@@ -337,7 +338,7 @@ def start_router(settings: Settings, log_path: Path, timeout: float = 120.0) -> 
 
 
 def start_mlflow_ui(settings: Settings, port: int, log_path: Path, timeout: float = 180.0) -> Service:
-    artifacts = (settings.home / "mlflow-artifacts").resolve()
+    artifacts = settings.paths.mlflow_artifacts.resolve()
     artifacts.mkdir(parents=True, exist_ok=True)
     command = [
         str(BIN / "mlflow"),

@@ -45,10 +45,11 @@ class TuningJobTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        from mlops.core.home import Home
         from mlops.tuning.job_store import TuningJobStore
 
         await asyncio.sleep(self.first_check_delay)
-        store = TuningJobStore(Path(self.home) / "tuning-jobs")
+        store = TuningJobStore(Home(Path(self.home)).tuning_jobs)
         seen = None
         while True:
             try:
@@ -165,7 +166,7 @@ class EndpointDeploymentTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from mlops.airflow.deploy_steps import deployment_state
         from mlops.hosting.credentials import ControlCredentials
-        from mlops.services.hosting import ControlProcessUnavailable, HostingClient
+        from mlops.services.control_client import ControlProcessUnavailable, HostingClient
         from mlops.settings import load_settings
 
         try:  # the triggerer runs with the DAGs' MLOPS_HOME, whose credentials the router checks

@@ -25,7 +25,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         training_runtime(settings, "local"),
         server_runtime(settings, "local"),
         AlgorithmCatalog(settings.algorithms_dir),
-        settings.home / "demo" / "data",
+        settings.paths.demo_data,
         settings.artifacts,
         rows=args.rows,
         on_change=_follow_each_job(),

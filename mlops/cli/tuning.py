@@ -187,7 +187,7 @@ def cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
         ),
         settings.artifacts,
     )
-    store = TuningJobStore(settings.home / "tuning-jobs")
+    store = TuningJobStore(settings.paths.tuning_jobs)
     from mlops.settings import settings_environment
 
     start_tuning_job(store, request, settings_environment(settings))
@@ -231,7 +231,7 @@ def cmd_tuning_jobs(args: argparse.Namespace, settings: Settings) -> int:
     from mlops.services.tuning import stop_tuning_job
     from mlops.tuning.job_store import TuningJobStore
 
-    store = TuningJobStore(settings.home / "tuning-jobs")
+    store = TuningJobStore(settings.paths.tuning_jobs)
     if args.action in ("describe", "stop") and not args.name:
         raise ValidationError("NAME", f"name the tuning job to {args.action}")
     if args.action == "describe":
