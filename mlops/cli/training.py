@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mlops.cli.arguments import add_command, as_dict, key_value
+from mlops.cli.arguments import add_command, add_runtime_argument, as_dict, key_value
 from mlops.cli.table import Column, print_table, table_width
 from mlops.core.algorithm import AlgorithmSpec
 from mlops.core.errors import ValidationError
@@ -333,7 +333,7 @@ def add_training_parsers(sub: Any) -> None:
         "application/x-recordio-protobuf (default text/csv)",
     )
     p.add_argument("--input-mode", choices=["File", "Pipe"], default="File", help="File (default) or Pipe")
-    p.add_argument("--runtime", default="local", help="local (a process, default) or docker")
+    add_runtime_argument(p, "where the job runs")
     p.add_argument("--image", help="with --runtime docker: any image that follows the SageMaker contract")
     p.add_argument(
         "--metric",
@@ -395,7 +395,7 @@ def add_training_parsers(sub: Any) -> None:
     )
     p.add_argument("job", help="a Completed training job (see `mlops jobs`)")
     p.add_argument("--test", required=True, help="label-first CSV without header")
-    p.add_argument("--runtime", default="local", help="where the model server runs: local or docker")
+    add_runtime_argument(p, "where the model server runs", servers=True)
     p.set_defaults(func=cmd_evaluate)
 
     p = add_command(

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from mlops.cli.arguments import as_dict, key_value, name_equals, split_key_value
+from mlops.cli.arguments import add_runtime_argument, as_dict, key_value, name_equals, split_key_value
 from mlops.cli.table import Column, print_table
 from mlops.core.errors import ValidationError
 from mlops.core.ids import unique_job_name
@@ -319,7 +319,7 @@ def add_tuning_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore
     p.add_argument("--min-resource", type=int, default=1, help="hyperband: fewest steps a job gets (default 1)")
     p.add_argument("--warm-start", action="append", metavar="TUNING_JOB", help="a parent tuning job (up to 5)")
     p.add_argument("--warm-start-type", choices=["identical", "transfer"], default="identical")
-    p.add_argument("--runtime", default="local", help="local or docker")
+    add_runtime_argument(p, "where the training jobs run")
     p.add_argument("--name", help="tuning job name (default ALGORITHM-hpo-TIMESTAMP)")
     p.add_argument("--no-wait", action="store_true")
     p.set_defaults(func=cmd_tune)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mlops.core.clock import utcnow
-from mlops.core.errors import ConflictError
+from mlops.core.errors import ConflictError, ValidationError
 from mlops.core.ids import check_name
 from mlops.core.training import (
     MetricData,
@@ -25,7 +25,9 @@ from mlops.core.training import (
     training_job_arn,
 )
 from mlops.runtime.job_store import JobStore
+from mlops.runtime.launch import LaunchTarget, TrainingLaunch
 from mlops.runtime.supervisor import LAUNCH_FILE, spawn_supervisor
+from mlops.runtime.table import runtime_entry
 
 
 def _alive(pid: int) -> bool:
@@ -43,7 +45,8 @@ def _alive(pid: int) -> bool:
 
 
 class SupervisedRuntime(ABC):
-    """Subclasses say how the algorithm is launched (``launch_info``); the rest is shared."""
+    """Subclasses say how the algorithm is launched (``launch_info``); the rest is shared. The subclass's
+    ``name`` is its row in table.py, whose executor the job's supervisor uses."""
 
     name = "supervised"
 
@@ -52,7 +55,7 @@ class SupervisedRuntime(ABC):
         self.stop_grace_seconds = stop_grace_seconds
 
     @abstractmethod
-    def launch_info(self, request: TrainingJobRequest) -> dict[str, object]:
+    def launch_info(self, request: TrainingJobRequest) -> LaunchTarget:
         """What the supervisor's executor needs to start ``train`` (a folder, an image)."""
 
     def complete_request(self, request: TrainingJobRequest) -> TrainingJobRequest:
@@ -62,12 +65,7 @@ class SupervisedRuntime(ABC):
     def create_training_job(self, request: TrainingJobRequest) -> TrainingJob:
         check_name("TrainingJobName", request.TrainingJobName)
         request = self.complete_request(request)
-        launch = {
-            "runtime": self.name,
-            "stop_grace_seconds": self.stop_grace_seconds,
-            "python": sys.executable,
-            **self.launch_info(request),
-        }
+        launch = self.launch_record(request)
         self.jobs.reserve(request)
         now = utcnow()
         job = TrainingJob(
@@ -94,10 +92,23 @@ class SupervisedRuntime(ABC):
             RuntimeName=self.name,
         )
         self.jobs.save(job)
-        self.jobs.write_private(request.TrainingJobName, LAUNCH_FILE, launch)
+        launch.write(self.jobs.folder(request.TrainingJobName) / LAUNCH_FILE)
         pid = spawn_supervisor(self.jobs.folder(request.TrainingJobName))
         self.jobs.write_private(request.TrainingJobName, "supervisor.json", {"pid": pid})
         return job
+
+    def launch_record(self, request: TrainingJobRequest) -> TrainingLaunch:
+        """What the job's supervisor reads (launch.py): this runtime's executor from the table, and how."""
+        executor = runtime_entry(self.name).executor
+        if executor is None:
+            raise ValidationError("runtime", f"runtime {self.name!r} has no executor for a job's supervisor")
+        return TrainingLaunch(
+            runtime=self.name,
+            executor=executor,
+            stop_grace_seconds=self.stop_grace_seconds,
+            python=sys.executable or "python3",
+            target=self.launch_info(request),
+        )
 
     def _supervisor_pid(self, name: str) -> int | None:
         pid = self.jobs.read_private(name, "supervisor.json").get("pid")
