@@ -131,7 +131,9 @@ def host_user() -> str | None:
     return None if uid == 0 else f"{uid}:{os.getgid()}"
 
 
-def start_container(launch: TrainingLaunch, layout: Layout, request: TrainingJobRequest, log: Path) -> DockerTrainingProcess:
+def start_container(
+    launch: TrainingLaunch, layout: Layout, request: TrainingJobRequest, log: Path
+) -> DockerTrainingProcess:
     """The executor of runtime "docker" (see table.py): create, then start ``train``."""
     from docker.errors import APIError
 

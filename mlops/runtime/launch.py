@@ -68,7 +68,8 @@ class TrainingLaunch(BaseModel):
         """The algorithm folder to run, or a clear error when this runtime was given an image."""
         if not isinstance(self.target, AlgorithmFolder):
             raise LaunchRecordError(
-                f"runtime {self.runtime!r} runs an algorithm folder; its launch record names a {self.target.kind}"
+                f"runtime {self.runtime!r} runs an algorithm folder; "
+                f"its launch record names a {self.target.kind!r} target"
             )
         return Path(self.target.algorithm_folder)
 
@@ -76,7 +77,8 @@ class TrainingLaunch(BaseModel):
         """The image to run, or a clear error when this runtime was given an algorithm folder."""
         if not isinstance(self.target, ContainerImage):
             raise LaunchRecordError(
-                f"runtime {self.runtime!r} runs a container image; its launch record names a {self.target.kind}"
+                f"runtime {self.runtime!r} runs a container image; "
+                f"its launch record names a {self.target.kind!r} target"
             )
         return self.target
 

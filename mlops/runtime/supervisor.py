@@ -71,7 +71,7 @@ class Supervisor:
                 raise TypeError("it is not callable")
         except Exception as e:  # a broken plug-in module fails its job, it does not kill the supervisor
             raise LaunchRecordError(
-                f"the launch record {self.folder / LAUNCH_FILE}: field 'executor': "
+                f"the launch record {self.folder / LAUNCH_FILE} is not valid: field 'executor': "
                 f"could not load {launch.executor}: {type(e).__name__}: {e}"
             ) from None
         return launch, cast("Executor", executor)

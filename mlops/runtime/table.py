@@ -138,7 +138,7 @@ def runtime_entry(name: str) -> RuntimeEntry:
 
 def runtimes_help(servers: bool = False) -> str:
     """``local (a process on this machine, default) or docker (...)``, from the table (``servers``: only
-the runtimes that run model servers)."""
+    the runtimes that run model servers)."""
     entries = [e for e in _TABLE.values() if e.server is not None or not servers]
     parts = [f"{e.name} ({e.description}{', default' if e.name == DEFAULT_RUNTIME else ''})" for e in entries]
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
