@@ -18,10 +18,12 @@ An entry holds:
 Trust boundary of the executor's import path. The supervisor imports the module a launch record names.
 The record lives in the job's folder, which is its owner's alone (0700, files 0600, see job_store.py),
 and is written by the owner's own launcher: whoever can change it already runs code as the owner, so
-importing what it names gives nobody a power they lacked. What the algorithm controls cannot reach it:
-a container sees only the job's /opt/ml, and the record is read before ``train`` starts. The path is
-still checked to be dotted identifiers (never a file path), looked up on the supervisor's own
-``sys.path``, and must name a callable; anything else ends the job Failed with the reason.
+importing what it names gives nobody a power they lacked. An algorithm in a container cannot reach it
+(it sees only the job's /opt/ml), and the record is read once, before the job's ``train`` starts; an
+algorithm run as a local process runs as the owner, inside this boundary already (the local runtime
+is no sandbox). The path is still checked to be dotted identifiers (never a file path), is looked up on
+the supervisor's own ``sys.path`` (installed packages, PYTHONPATH, the working folder it was started
+in, as ``python -m`` has it) and must name a callable; anything else ends the job Failed with the reason.
 """
 
 from __future__ import annotations
