@@ -28,7 +28,7 @@ from mlops.contract.failure import FailureFileError, read_failure
 from mlops.contract.layout import Layout
 from mlops.contract.metrics import step_of
 from mlops.core.clock import utcnow
-from mlops.core.files import PRIVATE_UMASK, private_opener
+from mlops.core.files import PRIVATE_UMASK, private_opener, sha256_file
 from mlops.core.training import (
     MetricData,
     ModelArtifacts,
@@ -44,7 +44,7 @@ from mlops.runtime.launch import LAUNCH_FILE, LaunchRecordError, TrainingLaunch
 from mlops.runtime.packing import pack_folder
 from mlops.runtime.pipes import PipeChannel
 from mlops.runtime.table import load_object
-from mlops.store.interface import open_store, relative_key, sha256_file
+from mlops.store.interface import open_store, relative_key
 
 __all__ = ["LAUNCH_FILE", "Supervisor", "main", "spawn_supervisor"]
 
