@@ -71,7 +71,7 @@ class TuningJobOperator(_JobOperator):
 
     def execute(self, context: Any) -> Any:
         settings = load_settings()
-        request = TrainingRequest.from_dict(self.request)
+        request = TrainingRequest.model_validate(self.request)
         name = steps.job_name(request, suffix_of(context))
         with final_errors():
             tuning = steps.build_tuning_job(settings, request, self.dataset, self.split, name)
@@ -122,7 +122,7 @@ class TrainingJobOperator(_JobOperator):
 
     def execute(self, context: Any) -> Any:
         settings = load_settings()
-        request = TrainingRequest.from_dict(self.request)
+        request = TrainingRequest.model_validate(self.request)
         name = steps.job_name(request, suffix_of(context))
         with final_errors():
             job_request = steps.build_training_job(settings, request, self.dataset, self.split, name)
@@ -143,9 +143,9 @@ class TrainingJobOperator(_JobOperator):
         if event.get("status") == "Error":
             raise AirflowFailException(f"training job {event.get('name')}: {event.get('reason')}")
         settings = load_settings()
-        request = TrainingRequest.from_dict(self.request)
+        request = TrainingRequest.model_validate(self.request)
         with final_errors():
-            objective = objective_for(request, settings, self.dataset["problem"]).metric
+            objective = objective_for(request, settings, self.dataset["problem"]).MetricName
             return steps.training_result(steps.describe_training_job(settings, event["name"]), objective)
 
 
@@ -170,7 +170,7 @@ class DeploymentOperator(BaseOperator):
 
     def execute(self, context: Any) -> Any:
         settings = load_settings()
-        request = DeploymentRequest.from_dict(self.target["deployment"])
+        request = DeploymentRequest.model_validate(self.target["deployment"])
         with final_errors():
             started = deploy_steps.start_deployment(
                 settings, request, self.target["group"], int(self.target["version"]), suffix_of(context)
@@ -207,7 +207,7 @@ class DeploymentOperator(BaseOperator):
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
         settings = load_settings()
         started = event["started"]
-        request = DeploymentRequest.from_dict(self.target["deployment"])
+        request = DeploymentRequest.model_validate(self.target["deployment"])
         with final_errors():
             result = deploy_steps.finish_deployment(settings, request, started, event["state"], event.get("reason"))
         weights = ", ".join(f"{v['name']}={v['weight']:g}" for v in result["variants"])

@@ -14,7 +14,6 @@ from typing import Any
 
 from mlops.airflow.request import (
     BUNDLED_PREFIX,
-    SEARCH,
     TrainingRequest,
     objective_for,
     problem_hyperparameters,
@@ -148,8 +147,8 @@ def split_dataset(settings: Settings, request: TrainingRequest, dataset: dict[st
 
 def static_hyperparameters(request: TrainingRequest, dataset: dict[str, Any]) -> dict[str, str]:
     return {
-        **SEARCH[request.algorithm].static,
-        **problem_hyperparameters(request.algorithm, dataset["problem"], dataset["classes"]),
+        **request.search.StaticHyperParameters,
+        **problem_hyperparameters(request, dataset["problem"], dataset["classes"]),
         **request.static_hyperparameters,
     }
 
@@ -161,17 +160,16 @@ def channels(split: dict[str, Any]) -> dict[str, str]:
 def build_tuning_job(
     settings: Settings, request: TrainingRequest, dataset: dict[str, Any], split: dict[str, Any], name: str
 ) -> TuningJobRequest:
-    from mlops.algorithms.catalog import AlgorithmCatalog
     from mlops.core.tuning import HyperParameterTuningJobStrategyType
+    from mlops.services.catalog import algorithm_catalog
     from mlops.services.tuning import TuningInput, build_tuning_request
 
     config = tuning_config(request, objective_for(request, settings, dataset["problem"]))
     static = static_hyperparameters(request, dataset)
     if config.Strategy is HyperParameterTuningJobStrategyType.Hyperband:
-        resource = AlgorithmCatalog(settings.algorithms_dir).get(request.algorithm).TuningResourceHyperParameter
-        static.pop(resource or "", None)  # Hyperband sets it for each job
+        static.pop(request.tuning_resource or "", None)  # Hyperband sets it for each job
     return build_tuning_request(
-        AlgorithmCatalog(settings.algorithms_dir),
+        algorithm_catalog(settings),
         TuningInput(
             name=name,
             algorithm=request.algorithm,
@@ -223,12 +221,12 @@ def tuning_result(job: TuningJob) -> dict[str, Any]:
 def build_training_job(
     settings: Settings, request: TrainingRequest, dataset: dict[str, Any], split: dict[str, Any], name: str
 ) -> TrainingJobRequest:
-    from mlops.algorithms.catalog import AlgorithmCatalog
+    from mlops.services.catalog import algorithm_catalog
     from mlops.services.training import TrainingInput, build_request
 
-    hyperparameters = {**static_hyperparameters(request, dataset), **SEARCH[request.algorithm].single}
+    hyperparameters = {**static_hyperparameters(request, dataset), **request.search.HyperParametersWithoutTuning}
     hyperparameters.update(request.static_hyperparameters)
-    catalog = AlgorithmCatalog(settings.algorithms_dir)
+    catalog = algorithm_catalog(settings)
     inp = TrainingInput(request.algorithm, channels(split), hyperparameters, job_name=name)
     return build_request(catalog.get(request.algorithm), inp, settings.artifacts)
 

@@ -21,12 +21,12 @@ def check_inputs() -> dict[str, Any]:
     """The first task: the whole form checked before anything runs."""
     params = dict(get_current_context()["params"])
     with final_errors():
-        return parse_training_request(params, load_settings()).as_dict()
+        return parse_training_request(params, load_settings()).model_dump(mode="json")
 
 
 def ingest(request: dict[str, Any]) -> dict[str, Any]:
     with final_errors():
-        return steps.ingest_dataset(load_settings(), TrainingRequest.from_dict(request))
+        return steps.ingest_dataset(load_settings(), TrainingRequest.model_validate(request))
 
 
 def validate(dataset: dict[str, Any]) -> dict[str, Any]:
@@ -36,17 +36,19 @@ def validate(dataset: dict[str, Any]) -> dict[str, Any]:
 
 def split(request: dict[str, Any], dataset: dict[str, Any]) -> dict[str, Any]:
     with final_errors():
-        return steps.split_dataset(load_settings(), TrainingRequest.from_dict(request), dataset)
+        return steps.split_dataset(load_settings(), TrainingRequest.model_validate(request), dataset)
 
 
 def choose_training(request: dict[str, Any]) -> str:
-    return "tune" if TrainingRequest.from_dict(request).tuned else "train"
+    return "tune" if TrainingRequest.model_validate(request).tuned else "train"
 
 
 def register(request: dict[str, Any], dataset: dict[str, Any], split: dict[str, Any]) -> dict[str, Any]:
     trained = pull(get_current_context(), *TRAINING_TASKS)
     with final_errors():
-        return steps.register_candidate(load_settings(), TrainingRequest.from_dict(request), dataset, split, trained)
+        return steps.register_candidate(
+            load_settings(), TrainingRequest.model_validate(request), dataset, split, trained
+        )
 
 
 def evaluate(candidate: dict[str, Any], split: dict[str, Any], validation: dict[str, Any]) -> dict[str, Any]:
@@ -59,7 +61,7 @@ def policy_gate(request: dict[str, Any], evaluation: dict[str, Any], validation:
     """The promotion policy; on success also the approval's subject and body."""
     trained = pull(get_current_context(), *TRAINING_TASKS) or {}
     with final_errors():
-        gate = steps.policy_gate(load_settings(), TrainingRequest.from_dict(request), evaluation, validation)
+        gate = steps.policy_gate(load_settings(), TrainingRequest.model_validate(request), evaluation, validation)
     return {
         **gate,
         "group": evaluation["group"],
@@ -113,7 +115,7 @@ def check_deployment_inputs() -> dict[str, Any]:
         deployment: DeploymentRequest = check_deployment(params)
         group = str(params.get("model_group") or "churn")
         version = deploy_steps.approved_version(settings, group, params.get("model_version"))
-    return {"group": group, "version": version, "deployment": deployment.as_dict()}
+    return {"group": group, "version": version, "deployment": deployment.model_dump(mode="json")}
 
 
 def deployment_smoke_test(deployment: dict[str, Any]) -> dict[str, Any]:
