@@ -21,7 +21,6 @@ from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
 
-from mlops.algorithms.catalog import AlgorithmCatalog
 from mlops.core.clock import utcnow
 from mlops.core.datasets import FeatureEncoding
 from mlops.core.digests import check_sha256
@@ -55,6 +54,7 @@ from mlops.core.training import TrainingJob, TrainingJobStatus
 from mlops.deploy.alarms import load_alarms, resolve_alarms
 from mlops.hosting.credentials import ControlCredentials
 from mlops.hosting.store import HostingStore
+from mlops.services.catalog import algorithm_catalog
 from mlops.settings import Settings
 from mlops.store.interface import open_store
 
@@ -147,7 +147,7 @@ def check_model_data_fits(
             f"{model_data} was trained by {trained_by} (training job {job.TrainingJobName}); "
             f"{algorithm} cannot serve it. Use --algorithm {trained_by}, or `--job {job.TrainingJobName}`",
         )
-    needed = AlgorithmCatalog(settings.algorithms_dir).get(algorithm).InferenceSpecification.ModelArtifactFiles
+    needed = algorithm_catalog(settings).get(algorithm).InferenceSpecification.ModelArtifactFiles
     if not needed or ("://" in location and not location.startswith("file://")):
         return  # an S3 archive is checked by its server, at start
     from mlops.runtime.packing import top_level_names
@@ -187,7 +187,7 @@ def create_model(
     encodings that differ are refused."""
     check_name("ModelName", name)
     if algorithm is not None:
-        AlgorithmCatalog(settings.algorithms_dir).folder(algorithm)
+        algorithm_catalog(settings).folder(algorithm)
     location = model_data if "://" in model_data else str(Path(model_data).resolve())
     if not open_store(location, settings.s3_endpoint_url).exists(location):
         raise ValidationError("model data", f"{model_data} does not exist")

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from mlops.algorithms.catalog import AlgorithmCatalog
 from mlops.core.errors import ValidationError
 from mlops.runtime.interface import ModelServerRuntime, TrainingRuntime
+from mlops.services.catalog import algorithm_catalog
 from mlops.settings import Settings
 
 RUNTIMES = ("local", "docker")
 
 
 def training_runtime(settings: Settings, name: str = "local") -> TrainingRuntime:
-    catalog = AlgorithmCatalog(settings.algorithms_dir)
+    catalog = algorithm_catalog(settings)
     if name == "local":
         from mlops.runtime.local_process import LocalProcessRuntime
 
@@ -24,7 +24,7 @@ def training_runtime(settings: Settings, name: str = "local") -> TrainingRuntime
 
 
 def server_runtime(settings: Settings, name: str = "local", workers: int = 1) -> ModelServerRuntime:
-    catalog = AlgorithmCatalog(settings.algorithms_dir)
+    catalog = algorithm_catalog(settings)
     if name == "local":
         from mlops.runtime.local_server import LocalModelServerRuntime
 
