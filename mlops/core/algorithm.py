@@ -16,9 +16,9 @@ from mlops.core.tuning import (
     CategoricalParameterRange,
     ContinuousParameterRange,
     IntegerParameterRange,
-    ObjectiveType,
     ParameterRanges,
 )
+from mlops.core.tuning import ObjectiveType as ObjectiveType  # its home before core.tuning had one
 
 # Fields carry SageMaker's names, which are also the names of their types; the `<Name>T` aliases
 # after a class let an annotation name the type where a field of the same name shadows it.
@@ -252,9 +252,16 @@ _RANGE_KINDS = {
 }
 
 
+AnyRange = ContinuousParameterRange | IntegerParameterRange | CategoricalParameterRange
+
+
+def _each(ranges: ParameterRanges) -> tuple[AnyRange, ...]:
+    return (*ranges.ContinuousParameterRanges, *ranges.IntegerParameterRanges, *ranges.CategoricalParameterRanges)
+
+
 def check_ranges(spec: AlgorithmSpec, ranges: ParameterRanges, field: str) -> None:
     """Every range names a hyperparameter the algorithm declares, with bounds (or values) it accepts."""
-    for r in (*ranges.ContinuousParameterRanges, *ranges.IntegerParameterRanges, *ranges.CategoricalParameterRanges):
+    for r in _each(ranges):
         where = f"{field} {r.Name}"
         if spec.hyperparameter(r.Name) is None:
             check_hyperparameter(spec, r.Name, "")  # raises with the known names and a suggestion
@@ -277,7 +284,7 @@ def _check_default_tuning(spec: AlgorithmSpec) -> None:
     for name in ranges.names():
         _declared(spec, f"{field} {name}", name)
     check_ranges(spec, ranges, field)
-    for r in (*ranges.ContinuousParameterRanges, *ranges.IntegerParameterRanges, *ranges.CategoricalParameterRanges):
+    for r in _each(ranges):
         hp = spec.hyperparameter(r.Name)
         assert hp is not None
         if not hp.IsTunable:
