@@ -1,5 +1,6 @@
 """The callables of the DAGs' TaskFlow tasks. Each reads what Airflow gives it (params, upstream
-results), calls one step of ``mlops.airflow.steps`` / ``deploy_steps`` and returns a JSON-able dict.
+results: the JSON form of the records of ``mlops.airflow.records``, read back with ``model_validate``),
+calls one step of ``mlops.airflow.steps`` / ``deploy_steps`` and returns a JSON-able dict.
 Errors a retry cannot fix fail the task at once with the platform's message (``final_errors``)."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from airflow.sdk import get_current_context
 from mlops.airflow import deploy_steps, report, steps
 from mlops.airflow.context import pull
 from mlops.airflow.failures import final_errors
+from mlops.airflow.records import DatasetSplit, DataValidation, IngestedDataset, TrainingResult
 from mlops.airflow.request import DeploymentRequest, TrainingRequest, check_deployment, parse_training_request
 from mlops.settings import load_settings
 
@@ -26,17 +28,20 @@ def check_inputs() -> dict[str, Any]:
 
 def ingest(request: dict[str, Any]) -> dict[str, Any]:
     with final_errors():
-        return steps.ingest_dataset(load_settings(), TrainingRequest.model_validate(request))
+        return steps.ingest_dataset(load_settings(), TrainingRequest.model_validate(request)).model_dump(mode="json")
 
 
 def validate(dataset: dict[str, Any]) -> dict[str, Any]:
     with final_errors():
-        return steps.validate_dataset(load_settings(), dataset)
+        return steps.validate_dataset(load_settings(), IngestedDataset.model_validate(dataset)).model_dump(mode="json")
 
 
 def split(request: dict[str, Any], dataset: dict[str, Any]) -> dict[str, Any]:
     with final_errors():
-        return steps.split_dataset(load_settings(), TrainingRequest.model_validate(request), dataset)
+        parts = steps.split_dataset(
+            load_settings(), TrainingRequest.model_validate(request), IngestedDataset.model_validate(dataset)
+        )
+        return parts.model_dump(mode="json")
 
 
 def choose_training(request: dict[str, Any]) -> str:
@@ -44,29 +49,40 @@ def choose_training(request: dict[str, Any]) -> str:
 
 
 def register(request: dict[str, Any], dataset: dict[str, Any], split: dict[str, Any]) -> dict[str, Any]:
-    trained = pull(get_current_context(), *TRAINING_TASKS)
+    trained = TrainingResult.model_validate(pull(get_current_context(), *TRAINING_TASKS))
     with final_errors():
         return steps.register_candidate(
-            load_settings(), TrainingRequest.model_validate(request), dataset, split, trained
+            load_settings(),
+            TrainingRequest.model_validate(request),
+            IngestedDataset.model_validate(dataset),
+            DatasetSplit.model_validate(split),
+            trained,
         )
 
 
 def evaluate(candidate: dict[str, Any], split: dict[str, Any], validation: dict[str, Any]) -> dict[str, Any]:
-    trained = pull(get_current_context(), *TRAINING_TASKS)
+    trained = TrainingResult.model_validate(pull(get_current_context(), *TRAINING_TASKS))
     with final_errors():
-        return steps.evaluate_candidate(load_settings(), candidate, split, validation, trained)
+        return steps.evaluate_candidate(
+            load_settings(),
+            candidate,
+            DatasetSplit.model_validate(split),
+            DataValidation.model_validate(validation),
+            trained,
+        )
 
 
 def policy_gate(request: dict[str, Any], evaluation: dict[str, Any], validation: dict[str, Any]) -> dict[str, Any]:
     """The promotion policy; on success also the approval's subject and body."""
     trained = pull(get_current_context(), *TRAINING_TASKS) or {}
+    run = TrainingRequest.model_validate(request)
     with final_errors():
-        gate = steps.policy_gate(load_settings(), TrainingRequest.model_validate(request), evaluation, validation)
+        gate = steps.policy_gate(load_settings(), run, evaluation, DataValidation.model_validate(validation))
     return {
         **gate,
         "group": evaluation["group"],
         "version": evaluation["version"],
-        "deployment": request["deployment"],
+        "deployment": run.deployment.model_dump(mode="json"),
         "subject": report.approval_subject(evaluation, gate),
         "body": report.approval_body(request, trained, evaluation, gate),
     }
@@ -75,7 +91,8 @@ def policy_gate(request: dict[str, Any], evaluation: dict[str, Any], validation:
 def smoke_test(deployment: dict[str, Any], split: dict[str, Any]) -> dict[str, Any]:
     requests = int(get_current_context()["params"].get("smoke_requests", 300) or 0)
     with final_errors():
-        return deploy_steps.smoke_test(load_settings(), deployment["endpoint"], split["test"], requests)
+        test = DatasetSplit.model_validate(split).test
+        return deploy_steps.smoke_test(load_settings(), deployment["endpoint"], test, requests)
 
 
 def summary(
@@ -88,9 +105,10 @@ def summary(
     """The run's outcome in one record (also printed to the task log): approved or rejected, what was
     deployed where, the smoke test."""
     context = get_current_context()
+    ingested, parts = IngestedDataset.model_validate(dataset), DatasetSplit.model_validate(split)
     result = {
-        "dataset": f"{dataset['dataset']} version {dataset['version_number']} ({dataset['rows']} rows), "
-        f"split {split['split_id']} {split['rows']}",
+        "dataset": f"{ingested.dataset} version {ingested.version_number} ({ingested.rows} rows), "
+        f"split {parts.split_id} {parts.rows}",
         "validation": validation,
         "trained": pull(context, *TRAINING_TASKS),
         "evaluation": evaluation,
