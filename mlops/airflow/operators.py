@@ -24,8 +24,8 @@ from airflow.sdk.exceptions import AirflowFailException
 from mlops.airflow import deploy_steps, steps
 from mlops.airflow.context import suffix_of
 from mlops.airflow.failures import final_errors
-from mlops.airflow.records import DatasetSplit, IngestedDataset
-from mlops.airflow.request import DeploymentRequest, TrainingRequest, objective_for
+from mlops.airflow.records import DatasetSplit, DeploymentStarted, DeploymentTarget, IngestedDataset
+from mlops.airflow.request import TrainingRequest, objective_for
 from mlops.airflow.triggers import EndpointDeploymentTrigger, TrainingJobTrigger, TuningJobTrigger
 from mlops.settings import load_settings
 
@@ -178,34 +178,31 @@ class DeploymentOperator(BaseOperator):
 
     def execute(self, context: Any) -> Any:
         settings = load_settings()
-        request = DeploymentRequest.model_validate(self.target["deployment"])
+        target = DeploymentTarget.of(self.target)
         with final_errors():
             started = deploy_steps.start_deployment(
-                settings, request, self.target["group"], int(self.target["version"]), suffix_of(context)
+                settings, target.deployment, target.group, target.version, suffix_of(context)
             )
         self.log.info(
-            "endpoint %s: %s, config %s (model %s)",
-            started["endpoint"],
-            started["mode"],
-            started["config"],
-            started["model"],
+            "endpoint %s: %s, config %s (model %s)", started.endpoint, started.mode, started.config, started.model
         )
 
         def ended() -> tuple[str, str | None] | None:
             return deploy_steps.deployment_state(
-                deploy_steps.describe_endpoint(settings, started["endpoint"]), started["config"]
+                deploy_steps.describe_endpoint(settings, started.endpoint), started.config
             )
 
         state = wait_briefly(ended, self.sync_wait_seconds)
+        carried = started.model_dump(mode="json")
         if state:
-            return self.execute_complete(context, {"state": state[0], "reason": state[1], "started": started})
+            return self.execute_complete(context, {"state": state[0], "reason": state[1], "started": carried})
         self.defer(
             trigger=EndpointDeploymentTrigger(
                 deploy_steps.router_url(settings),
-                started["endpoint"],
-                started["config"],
+                started.endpoint,
+                started.config,
                 self.poll_seconds,
-                started=started,
+                started=carried,
                 first_check_delay=FIRST_CHECK_DELAY,
             ),
             method_name="execute_complete",
@@ -214,10 +211,10 @@ class DeploymentOperator(BaseOperator):
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
         settings = load_settings()
-        started = event["started"]
-        request = DeploymentRequest.model_validate(self.target["deployment"])
+        started = DeploymentStarted.model_validate(event["started"])
+        request = DeploymentTarget.of(self.target).deployment
         with final_errors():
             result = deploy_steps.finish_deployment(settings, request, started, event["state"], event.get("reason"))
-        weights = ", ".join(f"{v['name']}={v['weight']:g}" for v in result["variants"])
-        self.log.info("endpoint %s InService at %s; weights %s", result["endpoint"], result["url"], weights)
-        return result
+        weights = ", ".join(f"{v.name}={v.weight or 0:g}" for v in result.variants)
+        self.log.info("endpoint %s InService at %s; weights %s", result.endpoint, result.url, weights)
+        return result.model_dump(mode="json")

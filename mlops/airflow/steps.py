@@ -14,11 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from mlops.airflow.records import (
+    CandidateEvaluation,
+    CurrentModel,
     DatasetSplit,
     DataValidation,
     IngestedDataset,
     JobCounts,
+    ModelVersionSummary,
     ObjectiveValue,
+    PolicyGateResult,
+    PolicyRuleResult,
+    RecordedDecision,
     TrainingResult,
 )
 from mlops.airflow.request import (
@@ -284,17 +290,17 @@ def training_result(job: TrainingJob, objective: str | None = None) -> TrainingR
 # --------------------------------------------------------------------------------------- registry
 
 
-def _package_summary(package: ModelPackage) -> dict[str, Any]:
-    return {
-        "group": package.ModelPackageGroupName,
-        "version": package.ModelPackageVersion,
-        "status": package.ModelApprovalStatus.value,
-        "arn": package.ModelPackageArn,
-        "training_job": package.Lineage.TrainingJobName,
-        "tuning_job": package.Lineage.TuningJobName,
-        "run_id": package.Lineage.TrackingRunId,
-        "model_data": package.model_data_url,
-    }
+def _package_summary(package: ModelPackage) -> ModelVersionSummary:
+    return ModelVersionSummary(
+        group=package.ModelPackageGroupName,
+        version=package.ModelPackageVersion,
+        status=package.ModelApprovalStatus.value,
+        arn=package.ModelPackageArn,
+        training_job=package.Lineage.TrainingJobName,
+        tuning_job=package.Lineage.TuningJobName,
+        run_id=package.Lineage.TrackingRunId,
+        model_data=package.model_data_url,
+    )
 
 
 def register_candidate(
@@ -303,7 +309,7 @@ def register_candidate(
     dataset: IngestedDataset,
     split: DatasetSplit,
     trained: TrainingResult,
-) -> dict[str, Any]:
+) -> ModelVersionSummary:
     """Register the best training job as a new version (PendingManualApproval). A retry finds the
     version its first try registered (same training job) instead of registering a second one."""
     from mlops.services.datasets import dataset_store
@@ -343,11 +349,11 @@ def register_candidate(
 
 def evaluate_candidate(
     settings: Settings,
-    candidate: dict[str, Any],
+    candidate: ModelVersionSummary,
     split: DatasetSplit,
     validation: DataValidation,
     trained: TrainingResult,
-) -> dict[str, Any]:
+) -> CandidateEvaluation:
     """Serve the version's model, score the test split and attach the result to the version; the data
     validation report and the tuning convergence plot join the version's tracking run, so every report
     is one link away from the approval."""
@@ -356,9 +362,9 @@ def evaluate_candidate(
     from mlops.services.tracking import open_tracker
 
     registry, tracker = open_registry(settings), open_tracker(settings)
-    package = registry.describe_model_package(candidate["group"], candidate["version"])
+    package = registry.describe_model_package(candidate.group, candidate.version)
     if package.ModelMetrics is None or not package.ModelMetrics.Metrics:  # a retry keeps the first evaluation
-        job = describe_training_job(settings, candidate["training_job"])
+        job = describe_training_job(settings, candidate.training_job or "")
         package = evaluate_package(registry, tracker, package, job, server_runtime(settings), Path(split.test))
     metrics = package.ModelMetrics
     assert metrics is not None
@@ -374,15 +380,15 @@ def evaluate_candidate(
         for label, (path, folder) in extra.items():
             if path and Path(path).exists():
                 reports[label] = tracker.log_artifact(run_id, Path(path), folder)
-    return {
-        **_package_summary(package),
-        "problem": metrics.ProblemType,
-        "rows": metrics.EvaluatedRows,
-        "metrics": dict(metrics.Metrics),
-        "confusion_matrix": [list(row) for row in metrics.ConfusionMatrix] if metrics.ConfusionMatrix else None,
-        "reports": reports,
-        "experiment_id": tracker.get_run(run_id).ExperimentId if run_id else None,
-    }
+    return CandidateEvaluation(
+        **_package_summary(package).model_dump(),
+        problem=metrics.ProblemType,
+        rows=metrics.EvaluatedRows,
+        metrics=dict(metrics.Metrics),
+        confusion_matrix=[list(row) for row in metrics.ConfusionMatrix] if metrics.ConfusionMatrix else None,
+        reports=reports,
+        experiment_id=tracker.get_run(run_id).ExperimentId if run_id else None,
+    )
 
 
 def current_model(settings: Settings, group: str, environment: str) -> ModelPackage | None:
@@ -395,8 +401,8 @@ def current_model(settings: Settings, group: str, environment: str) -> ModelPack
 
 
 def policy_gate(
-    settings: Settings, request: TrainingRequest, evaluation: dict[str, Any], validation: DataValidation
-) -> dict[str, Any]:
+    settings: Settings, request: TrainingRequest, evaluation: CandidateEvaluation, validation: DataValidation
+) -> PolicyGateResult:
     """Evaluate the promotion policy against the candidate and the model now in the environment. A
     candidate that fails is Rejected in the registry with the reasons, and PolicyRejected is raised."""
     from mlops.promotion.policy import evaluate_policy, load_policy
@@ -406,25 +412,23 @@ def policy_gate(
     path = resolve_policy_file(request.policy_file)
     current = current_model(settings, request.model_group, environment)
     current_metrics = dict(current.ModelMetrics.Metrics) if current and current.ModelMetrics else None
-    checks = {name for name, ok in (("data_quality", validation.success), ("evaluation", evaluation["metrics"])) if ok}
-    decision = evaluate_policy(load_policy(path), environment, evaluation["metrics"], current_metrics, checks)
-    result = {
-        "passed": decision.passed,
-        "environment": environment,
-        "policy_file": str(path),
-        "rules": [r.model_dump() for r in decision.results],
-        "reasons": decision.reasons,
-        "table": decision.as_markdown(),
-        "current": None
+    checks = {name for name, ok in (("data_quality", validation.success), ("evaluation", evaluation.metrics)) if ok}
+    decision = evaluate_policy(load_policy(path), environment, evaluation.metrics, current_metrics, checks)
+    result = PolicyGateResult(
+        passed=decision.passed,
+        environment=environment,
+        policy_file=str(path),
+        rules=tuple(PolicyRuleResult(**r.model_dump()) for r in decision.results),
+        reasons=decision.reasons,
+        table=decision.as_markdown(),
+        current=None
         if current is None
-        else {
-            "version": current.ModelPackageVersion,
-            "metrics": current_metrics or {},
-            "approved_by": current.ApprovedBy,
-        },
-    }
+        else CurrentModel(
+            version=current.ModelPackageVersion, metrics=current_metrics or {}, approved_by=current.ApprovedBy
+        ),
+    )
     if not decision.passed:
-        group, version = evaluation["group"], evaluation["version"]
+        group, version = evaluation.group, evaluation.version
         comment = f"failed the {environment} promotion policy ({path.name}): " + "; ".join(decision.reasons)
         registry = open_registry(settings)
         package = registry.describe_model_package(group, version)
@@ -436,7 +440,7 @@ def policy_gate(
 
 def record_decision(
     settings: Settings, group: str, version: int, approved: bool, approved_by: str, comment: str = ""
-) -> dict[str, Any]:
+) -> RecordedDecision:
     """The human decision, in the registry: Approved or Rejected with the approver's identity. A retry
     that finds the decision already recorded leaves it as it is."""
     from mlops.services.registry import approve, open_registry, reject
@@ -447,4 +451,6 @@ def record_decision(
     if package.ModelApprovalStatus is not wanted:
         act = approve if approved else reject
         package = act(registry, group, version, approved_by=approved_by, comment=comment)
-    return {**_package_summary(package), "approved_by": package.ApprovedBy, "comment": package.ApprovalDescription}
+    return RecordedDecision(
+        **_package_summary(package).model_dump(), approved_by=package.ApprovedBy, comment=package.ApprovalDescription
+    )

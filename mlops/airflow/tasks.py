@@ -12,7 +12,17 @@ from airflow.sdk import get_current_context
 from mlops.airflow import deploy_steps, report, steps
 from mlops.airflow.context import pull
 from mlops.airflow.failures import final_errors
-from mlops.airflow.records import DatasetSplit, DataValidation, IngestedDataset, TrainingResult
+from mlops.airflow.records import (
+    ApprovalRequest,
+    CandidateEvaluation,
+    DatasetSplit,
+    DataValidation,
+    DeployedEndpoint,
+    DeploymentTarget,
+    IngestedDataset,
+    ModelVersionSummary,
+    TrainingResult,
+)
 from mlops.airflow.request import DeploymentRequest, TrainingRequest, check_deployment, parse_training_request
 from mlops.settings import load_settings
 
@@ -51,48 +61,52 @@ def choose_training(request: dict[str, Any]) -> str:
 def register(request: dict[str, Any], dataset: dict[str, Any], split: dict[str, Any]) -> dict[str, Any]:
     trained = TrainingResult.model_validate(pull(get_current_context(), *TRAINING_TASKS))
     with final_errors():
-        return steps.register_candidate(
+        candidate = steps.register_candidate(
             load_settings(),
             TrainingRequest.model_validate(request),
             IngestedDataset.model_validate(dataset),
             DatasetSplit.model_validate(split),
             trained,
         )
+    return candidate.model_dump(mode="json")
 
 
 def evaluate(candidate: dict[str, Any], split: dict[str, Any], validation: dict[str, Any]) -> dict[str, Any]:
     trained = TrainingResult.model_validate(pull(get_current_context(), *TRAINING_TASKS))
     with final_errors():
-        return steps.evaluate_candidate(
+        evaluation = steps.evaluate_candidate(
             load_settings(),
-            candidate,
+            ModelVersionSummary.model_validate(candidate),
             DatasetSplit.model_validate(split),
             DataValidation.model_validate(validation),
             trained,
         )
+    return evaluation.model_dump(mode="json")
 
 
 def policy_gate(request: dict[str, Any], evaluation: dict[str, Any], validation: dict[str, Any]) -> dict[str, Any]:
     """The promotion policy; on success also the approval's subject and body."""
     trained = pull(get_current_context(), *TRAINING_TASKS) or {}
-    run = TrainingRequest.model_validate(request)
+    run, candidate = TrainingRequest.model_validate(request), CandidateEvaluation.model_validate(evaluation)
     with final_errors():
-        gate = steps.policy_gate(load_settings(), run, evaluation, DataValidation.model_validate(validation))
-    return {
-        **gate,
-        "group": evaluation["group"],
-        "version": evaluation["version"],
-        "deployment": run.deployment.model_dump(mode="json"),
-        "subject": report.approval_subject(evaluation, gate),
-        "body": report.approval_body(request, trained, evaluation, gate),
-    }
+        gate = steps.policy_gate(load_settings(), run, candidate, DataValidation.model_validate(validation))
+    shown = gate.model_dump(mode="json")
+    return ApprovalRequest(
+        **gate.model_dump(),
+        group=candidate.group,
+        version=candidate.version,
+        deployment=run.deployment,
+        subject=report.approval_subject(evaluation, shown),
+        body=report.approval_body(request, trained, evaluation, shown),
+    ).model_dump(mode="json")
 
 
 def smoke_test(deployment: dict[str, Any], split: dict[str, Any]) -> dict[str, Any]:
     requests = int(get_current_context()["params"].get("smoke_requests", 300) or 0)
     with final_errors():
         test = DatasetSplit.model_validate(split).test
-        return deploy_steps.smoke_test(load_settings(), deployment["endpoint"], test, requests)
+        endpoint = DeployedEndpoint.model_validate(deployment).endpoint
+        return deploy_steps.smoke_test(load_settings(), endpoint, test, requests).model_dump(mode="json")
 
 
 def summary(
@@ -133,7 +147,7 @@ def check_deployment_inputs() -> dict[str, Any]:
         deployment: DeploymentRequest = check_deployment(params)
         group = str(params.get("model_group") or "churn")
         version = deploy_steps.approved_version(settings, group, params.get("model_version"))
-    return {"group": group, "version": version, "deployment": deployment.model_dump(mode="json")}
+    return DeploymentTarget(group=group, version=version, deployment=deployment).model_dump(mode="json")
 
 
 def deployment_smoke_test(deployment: dict[str, Any]) -> dict[str, Any]:
@@ -144,7 +158,8 @@ def deployment_smoke_test(deployment: dict[str, Any]) -> dict[str, Any]:
     context = get_current_context()
     requests = int(context["params"].get("smoke_requests", 300) or 0)
     settings = load_settings()
+    deployed = DeployedEndpoint.model_validate(deployment)
     with final_errors():
-        package = open_registry(settings).describe_model_package(deployment["group"], deployment["version"])
+        package = open_registry(settings).describe_model_package(deployed.group, deployed.version)
         test_csv = held_out_test_file(package, dataset_store(settings))
-        return deploy_steps.smoke_test(settings, deployment["endpoint"], str(test_csv), requests)
+        return deploy_steps.smoke_test(settings, deployed.endpoint, str(test_csv), requests).model_dump(mode="json")
