@@ -62,10 +62,11 @@ def approved_version(settings: Settings, group: str, version: int | str | None) 
 
 
 def _describe(settings: Settings, name: str) -> Endpoint | None:
-    from mlops.services.hosting import ControlProcessUnavailable, HostingClient
+    from mlops.services.control_client import ControlProcessUnavailable
+    from mlops.services.hosting_wiring import control_client_for
 
     try:
-        return HostingClient.for_settings(settings).describe(name)
+        return control_client_for(settings).describe(name)
     except ControlProcessUnavailable:
         raise
     except MlopsError as e:  # 404: no such endpoint yet
@@ -98,7 +99,8 @@ def start_deployment(
 ) -> DeploymentStarted:
     """Create (or find) the run's model and endpoint config and start the endpoint's deployment."""
     from mlops.hosting.store import HostingStore
-    from mlops.services.hosting import HostingClient, create_endpoint_config, deployment_config, parse_capture
+    from mlops.services.hosting import deployment_config
+    from mlops.services.hosting_wiring import control_client_for, create_endpoint_config, default_capture
 
     model_name = deployment_model(settings, group, version, suffix).ModelName
     store = HostingStore(settings.home)
@@ -112,8 +114,8 @@ def start_deployment(
             InitialInstanceCount=request.instances,
             InitialVariantWeight=1.0,
         )
-        create_endpoint_config(settings, config_name, [variant], capture=parse_capture("sampling=100", settings))
-    client = HostingClient.for_settings(settings)
+        create_endpoint_config(settings, config_name, [variant], capture=default_capture(settings))
+    client = control_client_for(settings)
     endpoint = _describe(settings, request.endpoint_name)
     deployment = deployment_config(
         request.strategy, request.canary_size, request.linear_step, request.bake_seconds, alarms=request.alarms
@@ -163,9 +165,9 @@ def deployment_state(endpoint: Endpoint, target_config: str) -> tuple[str, str |
 
 
 def describe_endpoint(settings: Settings, name: str) -> Endpoint:
-    from mlops.services.hosting import HostingClient
+    from mlops.services.hosting_wiring import control_client_for
 
-    return HostingClient.for_settings(settings).describe(name)
+    return control_client_for(settings).describe(name)
 
 
 def endpoint_summary(settings: Settings, endpoint: Endpoint) -> dict[str, Any]:
@@ -217,7 +219,7 @@ def finish_deployment(
 
 def smoke_test(settings: Settings, endpoint: str, test_csv: str, requests: int) -> SmokeTestResult:
     """Send ``requests`` rows of the test split (features only, one row per request) to the endpoint."""
-    from mlops.services.hosting import invoke
+    from mlops.services.hosting_wiring import invoke
 
     rows = []
     with open(test_csv) as f:

@@ -36,12 +36,13 @@ def is_due(interval: timedelta, end: datetime, manual: bool) -> bool:
 
 def due_schedules() -> list[str]:
     from mlops.services.monitoring import list_schedules
+    from mlops.services.monitoring_wiring import monitoring_from_settings
 
     context = get_current_context()
     end = _interval_end(context)
     manual = str(context["dag_run"].run_type).endswith("manual")
     with final_errors():
-        schedules = list_schedules(load_settings())
+        schedules = list_schedules(monitoring_from_settings(load_settings()))
     due = [s.MonitoringScheduleName for s in schedules if is_due(s.ScheduleConfig.interval, end, manual)]
     print(f"{len(due)} of {len(schedules)} monitoring schedule(s) due at {end:%Y-%m-%d %H:%M} UTC: {due}")
     return due
@@ -51,16 +52,17 @@ def run_schedule(name: str) -> dict[str, Any]:
     from mlops.monitoring.schedule import window_for
     from mlops.services.monitoring import get_schedule
     from mlops.services.monitoring import run_schedule as run
+    from mlops.services.monitoring_wiring import monitoring_from_settings
 
     context = get_current_context()
-    settings = load_settings()
+    monitoring = monitoring_from_settings(load_settings())
     end = _interval_end(context)
     with final_errors():
-        schedule = get_schedule(settings, name)
+        schedule = get_schedule(monitoring, name)
         window = window_for(
             end - schedule.ScheduleConfig.interval, end, timedelta(seconds=schedule.WindowOffsetSeconds)
         )
-        result = run(settings, schedule, window)
+        result = run(monitoring, schedule, window)
     retrain = result.Retrain
     return ScheduleRunSummary(
         schedule=name,

@@ -287,10 +287,11 @@ class AirflowStack:
 def router_pid(settings: Settings) -> int | None:
     """The pid of the control process answering on the settings' router address, if any does (asked
     with this home's credentials: one of another home refuses them, which is an error here)."""
-    from mlops.services.hosting import ControlAccessDenied, ControlProcessUnavailable, HostingClient
+    from mlops.services.control_client import ControlAccessDenied, ControlProcessUnavailable
+    from mlops.services.hosting_wiring import control_client_for
 
     try:
-        return HostingClient.for_settings(settings, timeout=2).health().pid
+        return control_client_for(settings, timeout=2).health().pid
     except ControlProcessUnavailable:
         return None
     except ControlAccessDenied as e:

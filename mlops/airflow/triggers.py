@@ -165,7 +165,7 @@ class EndpointDeploymentTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from mlops.airflow.deploy_steps import deployment_state
         from mlops.hosting.credentials import ControlCredentials
-        from mlops.services.hosting import ControlProcessUnavailable, HostingClient
+        from mlops.services.control_client import ControlProcessUnavailable, HostingClient
         from mlops.settings import load_settings
 
         try:  # the triggerer runs with the DAGs' MLOPS_HOME, whose credentials the router checks

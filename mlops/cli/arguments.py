@@ -12,16 +12,14 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from mlops.core.errors import ValidationError
+from mlops.core.key_value import split_key_value as key_value_of
 
 KeyValue = tuple[str, str]
 
 
 def split_key_value(item: str, flag: str, example: str, form: str = "NAME=VALUE") -> KeyValue:
     """``"eta=0.2"`` → ``("eta", "0.2")``; the value may itself hold ``=`` (a regex, a URI)."""
-    key, sep, value = item.partition("=")
-    if not sep or not key.strip():
-        raise ValidationError(flag, f"takes {form} (got {item!r}); e.g. {flag} {example}")
-    return key.strip(), value.strip()
+    return key_value_of(item, flag, f"takes {form} (got {item!r}); e.g. {flag} {example}")
 
 
 def key_value(flag: str, example: str, form: str = "NAME=VALUE") -> Callable[[str], KeyValue]:

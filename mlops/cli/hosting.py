@@ -45,7 +45,7 @@ def _print_json(record: object) -> None:
 
 def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
     from mlops.hosting.store import HostingStore
-    from mlops.services.hosting import delete_model
+    from mlops.services.hosting_wiring import delete_model
 
     store = HostingStore(settings.home)
     if args.action == "create":
@@ -74,7 +74,7 @@ def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _create_model(args: argparse.Namespace, settings: Settings) -> Model:
-    from mlops.services.hosting import create_model, create_model_from_job
+    from mlops.services.hosting_wiring import create_model, create_model_from_job
 
     sources = [flag for flag, value in (("--model-data", args.model_data), ("--job", args.job),
                                         ("--model-package", args.model_package)) if value]  # fmt: skip
@@ -102,14 +102,9 @@ def _create_model(args: argparse.Namespace, settings: Settings) -> Model:
 
 
 def cmd_endpoint_configs(args: argparse.Namespace, settings: Settings) -> int:
+    from mlops.cli.hosting_flags import parse_capture, parse_shadow, parse_variant
     from mlops.hosting.store import HostingStore
-    from mlops.services.hosting import (
-        create_endpoint_config,
-        delete_endpoint_config,
-        parse_capture,
-        parse_shadow,
-        parse_variant,
-    )
+    from mlops.services.hosting_wiring import create_endpoint_config, delete_endpoint_config
 
     store = HostingStore(settings.home)
     if args.action == "create":
@@ -236,16 +231,12 @@ def describe_text(endpoint: Endpoint) -> str:
 
 
 def cmd_endpoints(args: argparse.Namespace, settings: Settings) -> int:
-    from mlops.services.hosting import (
-        ControlProcessUnavailable,
-        HostingClient,
-        deployment_config,
-        endpoint_from_store,
-        endpoints_from_store,
-        parse_weights,
-    )
+    from mlops.cli.hosting_flags import parse_weights
+    from mlops.services.control_client import ControlProcessUnavailable
+    from mlops.services.hosting import deployment_config
+    from mlops.services.hosting_wiring import control_client_for, endpoint_from_store, endpoints_from_store
 
-    client = HostingClient.for_settings(settings)
+    client = control_client_for(settings)
     action = args.action
     if action != "list" and not args.name:
         raise ValidationError(f"endpoints {action}", "name the endpoint")
@@ -352,7 +343,7 @@ def _outcome(endpoint: Endpoint) -> int:
 
 
 def cmd_invoke(args: argparse.Namespace, settings: Settings) -> int:
-    from mlops.services.hosting import invoke
+    from mlops.services.hosting_wiring import invoke
 
     if (args.body is None) == (args.body_file is None):
         raise ValidationError("invoke", "give --body TEXT or --body-file PATH")
@@ -379,7 +370,7 @@ def cmd_invoke(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_router(args: argparse.Namespace, settings: Settings) -> int:
-    from mlops.services.hosting import run_router
+    from mlops.services.hosting_wiring import run_router
 
     if args.host:
         settings = settings.model_copy(update={"router_host": args.host})

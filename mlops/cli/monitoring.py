@@ -45,6 +45,13 @@ def _service() -> Any:
     return monitoring
 
 
+def _wired(settings: Settings) -> Any:
+    """The monitoring use cases' collaborators, from settings."""
+    from mlops.services.monitoring_wiring import monitoring_from_settings
+
+    return monitoring_from_settings(settings)
+
+
 def add_monitoring_parsers(sub: Any) -> None:
     parser = sub.add_parser(
         "monitor",
@@ -172,7 +179,7 @@ def cmd_baseline(args: argparse.Namespace, settings: Settings) -> int:
         else None
     )
     baseline = _service().create_baseline(
-        settings,
+        _wired(settings),
         _service().BaselineRequest(
             dataset=args.dataset,
             version=args.version,
@@ -217,7 +224,7 @@ def cmd_schedule(args: argparse.Namespace, settings: Settings) -> int:
         except ValueError:
             raise ValidationError("--severity", f"{value!r}: use critical, error, warning or info") from None
     schedule, path = _service().create_schedule(
-        settings,
+        _wired(settings),
         _service().ScheduleRequest(
             endpoint=args.endpoint,
             every=args.every,
@@ -248,7 +255,7 @@ def cmd_schedule(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_schedules(args: argparse.Namespace, settings: Settings) -> int:
-    schedules = _service().list_schedules(settings)
+    schedules = _service().list_schedules(_wired(settings))
     if not schedules:
         print("no monitoring schedules; create one with `mlops monitor schedule ENDPOINT`")
         return 0
@@ -301,7 +308,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         if end.tzinfo is None:
             raise ValidationError("--end", "give a time zone, e.g. 2026-11-22T03:00:00+00:00")
     run = _service().run_now(
-        settings,
+        _wired(settings),
         args.schedule,
         args.window,
         end,
@@ -318,7 +325,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_runs(args: argparse.Namespace, settings: Settings) -> int:
-    runs = _service().list_runs(settings, args.endpoint)
+    runs = _service().list_runs(_wired(settings), args.endpoint)
     if not runs:
         print(f"no monitoring runs for {args.endpoint}")
         return 0
@@ -331,7 +338,7 @@ def cmd_runs(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ground_truth_upload(args: argparse.Namespace, settings: Settings) -> int:
-    result = _service().upload_ground_truth(settings, args.endpoint, Path(args.file), args.keep_unknown)
+    result = _service().upload_ground_truth(_wired(settings), args.endpoint, Path(args.file), args.keep_unknown)
     parsed = result.parsed
     print(f"stored {result.stored} labels for {args.endpoint} in {result.uri}")
     if parsed.malformed:

@@ -1,9 +1,11 @@
 """Files written whole or not at all: the text goes to a temporary file of its own beside the target
 (unique per writer, so concurrent writers never share one) and is renamed into place. And the one way a
-store turns a name into a path: ``path_under(root, *parts)``, refused if it would leave ``root``."""
+store turns a name into a path: ``path_under(root, *parts)``, refused if it would leave ``root``. And the
+one streaming sha256 of a file, ``sha256_file``."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -87,3 +89,12 @@ PRIVATE_FOLDER_MODE = 0o700
 def private_opener(path: str, flags: int) -> int:
     """An ``opener`` for ``open()`` that creates the file 0600 whatever the process's umask."""
     return os.open(path, flags | os.O_CLOEXEC, PRIVATE_FILE_MODE)
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    """The sha256 of a file's bytes, read in chunks (a model archive may not fit in memory)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()

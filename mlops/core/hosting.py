@@ -19,6 +19,7 @@ from mlops.core.environment import DeclaredEnvironment
 from mlops.core.errors import ValidationError as _ValidationError
 from mlops.core.ids import NameStr
 from mlops.core.records import Record as _Record
+from mlops.core.thresholds import ComparisonOperator
 
 # Fields carry SageMaker's names, which are also the names of their types; the `<Name>T` aliases
 # after a class let an annotation name the type where a field of the same name shadows it.
@@ -294,22 +295,6 @@ class AlarmStatistic(StrEnum):
 AlarmStatisticT = AlarmStatistic
 
 
-class ComparisonOperator(StrEnum):
-    GreaterThanThreshold = "GreaterThanThreshold"
-    GreaterThanOrEqualToThreshold = "GreaterThanOrEqualToThreshold"
-    LessThanThreshold = "LessThanThreshold"
-    LessThanOrEqualToThreshold = "LessThanOrEqualToThreshold"
-
-    def breached(self, value: float, threshold: float) -> bool:
-        if self is ComparisonOperator.GreaterThanThreshold:
-            return value > threshold
-        if self is ComparisonOperator.GreaterThanOrEqualToThreshold:
-            return value >= threshold
-        if self is ComparisonOperator.LessThanThreshold:
-            return value < threshold
-        return value <= threshold
-
-
 ComparisonOperatorT = ComparisonOperator
 
 
@@ -325,6 +310,14 @@ class AlarmDefinition(_Record):
     EvaluationWindowSeconds: float = Field(default=60.0, gt=0, le=3600)
     MinimumInvocations: int = Field(default=1, ge=1)
     Description: str = ""
+
+    @field_validator("ComparisonOperator")
+    @classmethod
+    def _an_alarm_has_no_baseline(cls, value: ComparisonOperatorT) -> ComparisonOperatorT:
+        if value.needs_baseline:
+            alarm_operators = ", ".join(o.value for o in ComparisonOperator if not o.needs_baseline)
+            raise ValueError(f"{value.value} compares with a baseline, which an alarm has not: use {alarm_operators}")
+        return value
 
     @model_validator(mode="after")
     def _statistic_fits_metric(self) -> AlarmDefinition:

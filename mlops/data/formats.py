@@ -31,6 +31,7 @@ from mlops.core.datasets import (
     ProblemType,
 )
 from mlops.core.errors import ValidationError
+from mlops.core.files import sha256_file
 
 CSV_SUFFIXES = (".csv", ".csv.gz")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -98,13 +99,7 @@ def relative_names(names: Sequence[str]) -> list[str]:
 def sha256_of_files(files: Sequence[Path], names: Sequence[str]) -> str:
     """One file: the sha256 of its bytes. Several: the sha256 of their names below the source's folder and
     their bytes' hashes, in name order, so the same parts give the same version wherever they live."""
-    digests = []
-    for path in files:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            while block := f.read(1 << 20):
-                h.update(block)
-        digests.append(h.hexdigest())
+    digests = [sha256_file(path) for path in files]
     if len(files) == 1:
         return digests[0]
     outer = hashlib.sha256()

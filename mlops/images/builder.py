@@ -33,6 +33,7 @@ from packaging.utils import parse_wheel_filename
 import mlops
 from mlops.algorithms.catalog import AlgorithmCatalog
 from mlops.core.errors import MlopsError, ValidationError
+from mlops.core.files import sha256_file
 from mlops.images.base import ensure_base_image
 from mlops.images.wheelhouse import PINNED_FILE, Lock, Wheelhouse, read_requirements
 from mlops.runtime.docker_engine import LABEL_ALGORITHM, LABEL_DIGEST, LABEL_VERSION, connect, image_name
@@ -70,14 +71,6 @@ class ImageInfo:
     image_id: str
     size: int
     created: datetime
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
 
 
 def program_files(folder: Path) -> list[Path]:
@@ -134,8 +127,8 @@ class ImageBuilder:
         inputs = {
             "recipe": RECIPE_VERSION,
             "base": base_id,
-            "files": [[str(p), os.access(folder / p, os.X_OK), _sha256(folder / p)] for p in program_files(folder)],
-            "contract": [[str(p), _sha256(contract / p)] for p in program_files(contract) if p.suffix == ".py"],
+            "files": [[str(p), os.access(folder / p, os.X_OK), sha256_file(folder / p)] for p in program_files(folder)],
+            "contract": [[str(p), sha256_file(contract / p)] for p in program_files(contract) if p.suffix == ".py"],
             "pins": [str(p) for p in self.lock.closure(str(r.name) for r in requirements)],
         }
         return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from mlops.core.datasets import FeatureEncoding
-from mlops.core.monitoring import AttributionAnalysis, GlobalShapValues, MonitoringType, Violation
+from mlops.core.monitoring import MonitoringType, Violation
+from mlops.core.monitoring_files import AttributionAnalysis, GlobalShapValues
 from mlops.monitoring.features import columns_of, matrix_from_frame
 from mlops.monitoring.models import MonitoredModel, TreeModel, positive_scores
 

@@ -30,17 +30,14 @@ from mlops.core.datasets import FeatureEncoding
 from mlops.core.errors import ConflictError, NotFoundError, ValidationError
 from mlops.core.files import path_under
 from mlops.core.ids import check_name
-from mlops.core.monitoring import (
+from mlops.core.monitoring import BaselineRows, BiasConfig, CapturedColumns, MonitoringBaseline
+from mlops.core.monitoring_files import (
     AttributionAnalysis,
-    BaselineRows,
     BiasAnalysis,
-    BiasConfig,
-    CapturedColumns,
     DatasetConstraints,
     DatasetStatistics,
     ModelQualityConstraints,
     ModelQualityStatistics,
-    MonitoringBaseline,
 )
 from mlops.monitoring import attribution, bias, model_quality
 from mlops.monitoring.constraints import dataset_statistics, suggest_constraints

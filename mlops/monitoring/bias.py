@@ -16,15 +16,8 @@ import pandas as pd
 
 from mlops.core.datasets import FeatureEncoding, ProblemType
 from mlops.core.errors import ValidationError
-from mlops.core.monitoring import (
-    BiasAnalysis,
-    BiasConfig,
-    BiasMetric,
-    BiasMetricsSection,
-    FacetBias,
-    MonitoringType,
-    Violation,
-)
+from mlops.core.monitoring import BiasConfig, MonitoringType, Violation
+from mlops.core.monitoring_files import BiasAnalysis, BiasMetric, BiasMetricsSection, FacetBias
 from mlops.monitoring import clarify
 from mlops.monitoring.constraints import is_categorical
 from mlops.monitoring.features import OTHER, class_text, columns_of, matrix_from_frame

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from mlops.core.monitoring import (
+from mlops.core.monitoring_files import (
     CategoricalBucket,
     CategoricalDistribution,
     CommonStatistics,

@@ -26,7 +26,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from mlops.core.monitoring import (
+from mlops.core.monitoring import MonitoringType, Violation
+from mlops.core.monitoring_files import (
     ComparisonMethod,
     DatasetConstraints,
     DatasetStatistics,
@@ -34,9 +35,7 @@ from mlops.core.monitoring import (
     FeatureStatistics,
     InferredType,
     MonitoringConfig,
-    MonitoringType,
     Switch,
-    Violation,
 )
 from mlops.monitoring.constraints import baseline_cdf, dataset_statistics, is_categorical
 

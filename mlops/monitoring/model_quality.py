@@ -21,16 +21,15 @@ import math
 import numpy as np
 
 from mlops.core.datasets import ProblemType
-from mlops.core.monitoring import (
-    ComparisonOperator,
+from mlops.core.monitoring import MonitoringType, Violation
+from mlops.core.monitoring_files import (
     MetricConstraint,
     MetricValue,
     ModelQualityConstraints,
     ModelQualityDataset,
     ModelQualityStatistics,
-    MonitoringType,
-    Violation,
 )
+from mlops.core.thresholds import ComparisonOperator
 
 KIND = MonitoringType.ModelQuality
 TOLERANCE = 0.1  # how far below the baseline a bounded metric may fall

@@ -23,7 +23,7 @@ from mlops.contract.failure import FailureFileError, read_failure
 from mlops.contract.layout import Layout
 from mlops.contract.metrics import step_of
 from mlops.core.clock import utcnow
-from mlops.core.files import PRIVATE_UMASK, private_opener
+from mlops.core.files import PRIVATE_UMASK, private_opener, sha256_file
 from mlops.core.training import (
     MetricData,
     ModelArtifacts,
@@ -37,7 +37,7 @@ from mlops.runtime.executor import TrainingProcess, executor_for
 from mlops.runtime.job_store import JobStore
 from mlops.runtime.packing import pack_folder
 from mlops.runtime.pipes import PipeChannel
-from mlops.store.interface import open_store, relative_key, sha256_file
+from mlops.store.interface import open_store, relative_key
 
 LAUNCH_FILE = "launch.json"
 

@@ -30,12 +30,12 @@ from mlops.core.datasets import (
     SplitRatios,
 )
 from mlops.core.errors import ConflictError, ValidationError
-from mlops.core.files import path_under, write_atomic
+from mlops.core.files import path_under, sha256_file, write_atomic
 from mlops.core.ids import check_name
 from mlops.data import formats, splits
 from mlops.data.dataset_store import DatasetStore
 from mlops.settings import Settings
-from mlops.store.interface import open_store, relative_key, sha256_file
+from mlops.store.interface import open_store, relative_key
 
 
 def dataset_store(settings: Settings) -> DatasetStore:

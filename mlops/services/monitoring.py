@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,6 +39,7 @@ from mlops.core.monitoring import (
 )
 from mlops.core.training import TrainingJob
 from mlops.data import formats
+from mlops.data.dataset_store import DatasetStore
 from mlops.hosting.store import HostingStore
 from mlops.monitoring import ground_truth
 from mlops.monitoring.baseline import Baseline, BaselineStore, bias_baseline, suggest_baseline
@@ -49,39 +51,58 @@ from mlops.monitoring.runner import run_monitors
 from mlops.monitoring.schedule import MonitoringWindow, load_schedules, save_schedule, window_ending
 from mlops.monitoring.window import load_capture_window
 from mlops.runtime.job_store import JobStore
-from mlops.services.datasets import dataset_store
 from mlops.services.encodings import KnownEncoding, model_encoding, refuse_mismatch
-from mlops.settings import Settings
-from mlops.store.interface import open_store
+from mlops.store.interface import ArtifactStore
 
 log = logging.getLogger(__name__)
 
 
-def monitoring_home(settings: Settings) -> Path:
-    return settings.home / "monitoring"
+@dataclass(frozen=True)
+class MonitoringFolders:
+    """Where monitoring keeps its state (``under`` HOME/monitoring): one folder per kind, per endpoint for
+    ``runs`` and ``ground_truth`` (``endpoint_folder``), and the alert targets' file."""
+
+    baselines: Path
+    schedules: Path
+    runs: Path
+    ground_truth: Path
+    retrain: Path
+    alerts: Path
+    alerting: Path
+
+    @classmethod
+    def under(cls, root: Path, alerting: Path) -> MonitoringFolders:
+        return cls(
+            root / "baselines", root / "schedules", root / "runs", root / "ground-truth", root / "retrain",
+            root / "alerts", alerting,
+        )  # fmt: skip
 
 
-def baseline_store(settings: Settings) -> BaselineStore:
-    return BaselineStore(monitoring_home(settings) / "baselines")
+def endpoint_folder(folder: Path, endpoint: str) -> Path:
+    return path_under(folder, check_name("EndpointName", endpoint), field="EndpointName")
 
 
-def schedules_dir(settings: Settings) -> Path:
-    return monitoring_home(settings) / "schedules"
+@dataclass(frozen=True)
+class Monitoring:
+    """What the monitoring use cases work with: their folders and baselines, the hosting store (endpoints
+    and their models), the training jobs and datasets a model's lineage names, the object stores holding
+    models, and the clock. ``services/monitoring_wiring.py`` builds it from settings."""
+
+    folders: MonitoringFolders
+    baselines: BaselineStore
+    hosting: HostingStore
+    training_jobs: JobStore
+    datasets: DatasetStore
+    object_store: Callable[[str], ArtifactStore]
+    algorithms_dir: Path
+    s3_endpoint_url: str | None = None  # captures and labels are read through it
+    clock: Callable[[], datetime] = utcnow
 
 
-def runs_dir(settings: Settings, endpoint: str) -> Path:
-    return path_under(monitoring_home(settings) / "runs", check_name("EndpointName", endpoint), field="EndpointName")
-
-
-def alerting_path(settings: Settings) -> Path:
-    return settings.home / "alerting.yaml"
-
-
-def ground_truth_location(settings: Settings, endpoint: str, schedule: MonitoringSchedule | None = None) -> str:
+def ground_truth_location(monitoring: Monitoring, endpoint: str, schedule: MonitoringSchedule | None = None) -> str:
     if schedule is not None and schedule.GroundTruthS3Uri:
         return schedule.GroundTruthS3Uri
-    name = check_name("EndpointName", endpoint)
-    return str(path_under(monitoring_home(settings) / "ground-truth", name, field="EndpointName"))
+    return str(endpoint_folder(monitoring.folders.ground_truth, endpoint))
 
 
 def parse_duration(text: str, what: str) -> timedelta:
@@ -96,17 +117,17 @@ def parse_duration(text: str, what: str) -> timedelta:
 # --- models ------------------------------------------------------------------------------------------
 
 
-def resolve_model_uri(settings: Settings, ref: str) -> str:
+def resolve_model_uri(monitoring: Monitoring, ref: str) -> str:
     """A model.tar.gz location from a path or URI, a hosting model name, or a training job name."""
     if "://" in ref or Path(ref).exists():
         return ref if "://" in ref else str(Path(ref).resolve())
-    hosting = HostingStore(settings.home)
+    hosting = monitoring.hosting
     try:
         return hosting.model(ref).PrimaryContainer.ModelDataUrl
     except NotFoundError:
         pass
     try:
-        job: TrainingJob | None = JobStore(settings.jobs_dir).load(ref)
+        job: TrainingJob | None = monitoring.training_jobs.load(ref)
     except (ValidationError, NotFoundError):  # not a training job's name, or no such job
         job = None
     if job is not None:
@@ -116,19 +137,19 @@ def resolve_model_uri(settings: Settings, ref: str) -> str:
     raise ValidationError("--model", f"{ref!r} is not a file, a model (mlops models) or a training job (mlops jobs)")
 
 
-def load_model(settings: Settings, uri: str) -> MonitoredModel:
+def load_model(monitoring: Monitoring, uri: str) -> MonitoredModel:
     try:
-        data = open_store(uri, settings.s3_endpoint_url).get_bytes(uri)
+        data = monitoring.object_store(uri).get_bytes(uri)
     except MlopsError:
         raise
     except Exception as e:
         raise ValidationError("model", f"{uri}: could not be read ({type(e).__name__}: {e})") from None
-    return load_model_bytes(data, uri, settings.algorithms_dir)
+    return load_model_bytes(data, uri, monitoring.algorithms_dir)
 
 
-def endpoint_model(settings: Settings, endpoint: str, variant: str | None = None) -> Model | None:
+def endpoint_model(monitoring: Monitoring, endpoint: str, variant: str | None = None) -> Model | None:
     """The model behind the endpoint's variant (default: its production variant with the largest weight)."""
-    hosting = HostingStore(settings.home)
+    hosting = monitoring.hosting
     try:
         record = hosting.endpoint(endpoint)
         config = hosting.endpoint_config(record.EndpointConfigName)
@@ -141,29 +162,29 @@ def endpoint_model(settings: Settings, endpoint: str, variant: str | None = None
     return hosting.model(chosen.ModelName)
 
 
-def endpoint_model_uri(settings: Settings, endpoint: str, variant: str | None = None) -> str | None:
-    model = endpoint_model(settings, endpoint, variant)
+def endpoint_model_uri(monitoring: Monitoring, endpoint: str, variant: str | None = None) -> str | None:
+    model = endpoint_model(monitoring, endpoint, variant)
     return model.PrimaryContainer.ModelDataUrl if model is not None else None
 
 
-def hosting_model(settings: Settings, ref: str | None) -> Model | None:
+def hosting_model(monitoring: Monitoring, ref: str | None) -> Model | None:
     """The hosting model a ``--model`` names, when it names one (not a file or a training job)."""
     if not ref or "://" in ref or Path(ref).exists():
         return None
     try:
-        return HostingStore(settings.home).model(ref)
+        return monitoring.hosting.model(ref)
     except (NotFoundError, ValidationError):
         return None
 
 
-def refuse_other_encoding(settings: Settings, schedule: MonitoringSchedule, baseline: Baseline) -> None:
+def refuse_other_encoding(monitoring: Monitoring, schedule: MonitoringSchedule, baseline: Baseline) -> None:
     """A window is compared with its baseline through the baseline's encoding; a model behind the endpoint
     that reads other columns makes every finding meaningless, so the run (and the schedule) is refused."""
     if schedule.ModelDataUrl:
-        found = model_encoding(None, training_job_of(settings, schedule.ModelDataUrl))
+        found = model_encoding(None, training_job_of(monitoring, schedule.ModelDataUrl))
     else:
-        model = endpoint_model(settings, schedule.EndpointName, schedule.VariantName)
-        job = training_job_of(settings, model.PrimaryContainer.ModelDataUrl) if model is not None else None
+        model = endpoint_model(monitoring, schedule.EndpointName, schedule.VariantName)
+        job = training_job_of(monitoring, model.PrimaryContainer.ModelDataUrl) if model is not None else None
         found = model_encoding(model, job)
     refuse_mismatch(
         "--baseline",
@@ -174,8 +195,8 @@ def refuse_other_encoding(settings: Settings, schedule: MonitoringSchedule, base
     )
 
 
-def endpoint_capture_destination(settings: Settings, endpoint: str) -> str | None:
-    hosting = HostingStore(settings.home)
+def endpoint_capture_destination(monitoring: Monitoring, endpoint: str) -> str | None:
+    hosting = monitoring.hosting
     try:
         config = hosting.endpoint_config(hosting.endpoint(endpoint).EndpointConfigName)
     except NotFoundError:
@@ -207,12 +228,12 @@ def _read_table(path: Path, label: str | None) -> tuple[pd.DataFrame, str]:
     return typed, label or formats.default_label(typed, path.stem)
 
 
-def training_job_of(settings: Settings, model_uri: str) -> TrainingJob | None:
+def training_job_of(monitoring: Monitoring, model_uri: str) -> TrainingJob | None:
     """The training job whose model artifact ``model_uri`` is, if it ran here."""
-    if not settings.jobs_dir.is_dir():
+    if not monitoring.training_jobs.root.is_dir():
         return None
     local = None if "://" in model_uri else Path(model_uri).resolve()
-    for job_file in sorted(settings.jobs_dir.glob("*/job.json")):
+    for job_file in sorted(monitoring.training_jobs.root.glob("*/job.json")):
         try:
             job = TrainingJob.model_validate_json(job_file.read_bytes())
         except ValueError:
@@ -232,10 +253,10 @@ class HeldOut:
     job: TrainingJob
 
 
-def held_out_part(settings: Settings, job: TrainingJob) -> HeldOut | None:
+def held_out_part(monitoring: Monitoring, job: TrainingJob) -> HeldOut | None:
     """The split part a job was not trained on, from its lineage: the dataset-store file of its ``test``
     channel, else of its ``validation`` channel (None when neither comes from the store)."""
-    store = dataset_store(settings)
+    store = monitoring.datasets
     for wanted in ("test", "validation"):
         for channel in job.InputDataConfig:
             if channel.ChannelName != wanted:
@@ -277,15 +298,15 @@ def _whole(source: str, model: bool, job: TrainingJob | None) -> BaselineRows:
     return BaselineRows(Description=text, HeldOut=False, TrainingJobName=job.TrainingJobName if job else None)
 
 
-def create_baseline(settings: Settings, req: BaselineRequest) -> Baseline:
+def create_baseline(monitoring: Monitoring, req: BaselineRequest) -> Baseline:
     """The baseline of a dataset or file. With a model from a training job whose lineage names a held-out
     split (its test, else validation channel), the baseline is made from that split's rows only, so the
     model-quality, bias and attribution baselines are what the model does on rows it never saw; without
     one, from every row, and the baseline says so (``Rows``)."""
     path = Path(req.dataset)
-    model_uri = resolve_model_uri(settings, req.model) if req.model else None
-    job = training_job_of(settings, model_uri) if model_uri else None
-    held = held_out_part(settings, job) if job is not None else None
+    model_uri = resolve_model_uri(monitoring, req.model) if req.model else None
+    job = training_job_of(monitoring, model_uri) if model_uri else None
+    held = held_out_part(monitoring, job) if job is not None else None
     if path.is_file():
         raw, label = _read_table(path, req.label)
         encoding = formats.build_encoding(
@@ -296,7 +317,7 @@ def create_baseline(settings: Settings, req: BaselineRequest) -> Baseline:
     else:
         if req.label:
             raise ValidationError("--label", "a dataset of the store knows its label; --label is for files")
-        store = dataset_store(settings)
+        store = monitoring.datasets
         if held is not None:
             if held.version.DatasetName != req.dataset or (
                 req.version is not None and store.resolve(req.dataset, req.version).Version != held.version.Version
@@ -330,7 +351,7 @@ def create_baseline(settings: Settings, req: BaselineRequest) -> Baseline:
     refuse_mismatch(
         "--model",
         KnownEncoding(encoding, f"the data ({source})"),
-        model_encoding(hosting_model(settings, req.model), job),
+        model_encoding(hosting_model(monitoring, req.model), job),
         "make the baseline from data encoded as the model's training data (the dataset version it was trained "
         "on, or data ingested with --encoding-from)",
     )
@@ -347,7 +368,7 @@ def create_baseline(settings: Settings, req: BaselineRequest) -> Baseline:
     model = None
     if model_uri:
         try:
-            model = load_model(settings, model_uri)
+            model = load_model(monitoring, model_uri)
         except UnknownModelFormat as e:
             notes.append(
                 f"made without the model ({e}): no model-quality, post-training bias or attribution baseline; "
@@ -369,7 +390,7 @@ def create_baseline(settings: Settings, req: BaselineRequest) -> Baseline:
     )
     if req.bias is not None:
         baseline = replace(baseline, bias={req.bias.Facet: bias_baseline(baseline, req.bias)})
-    return baseline_store(settings).save(baseline, overwrite=req.force)
+    return monitoring.baselines.save(baseline, overwrite=req.force)
 
 
 # --- schedules -------------------------------------------------------------------------------------
@@ -399,8 +420,8 @@ class ScheduleRequest:
     drift_methods: dict[str, str] = field(default_factory=dict)
 
 
-def _default_baseline(settings: Settings) -> str:
-    names = baseline_store(settings).names()
+def _default_baseline(monitoring: Monitoring) -> str:
+    names = monitoring.baselines.names()
     if len(names) == 1:
         return names[0]
     raise ValidationError(
@@ -409,9 +430,9 @@ def _default_baseline(settings: Settings) -> str:
     )
 
 
-def create_schedule(settings: Settings, req: ScheduleRequest) -> tuple[MonitoringSchedule, Path]:
+def create_schedule(monitoring: Monitoring, req: ScheduleRequest) -> tuple[MonitoringSchedule, Path]:
     check_name("EndpointName", req.endpoint)
-    baseline = baseline_store(settings).load(req.baseline or _default_baseline(settings))
+    baseline = monitoring.baselines.load(req.baseline or _default_baseline(monitoring))
     manifest = baseline.manifest
     if req.label and req.label != manifest.label:
         raise ValidationError("--label", f"baseline {manifest.BaselineName!r} was made with label {manifest.label!r}")
@@ -428,7 +449,7 @@ def create_schedule(settings: Settings, req: ScheduleRequest) -> tuple[Monitorin
         )
     targets = tuple(t for item in req.alert for t in item.split(",") if t)
     if targets:
-        load_alerting(alerting_path(settings)).channels(targets)  # unknown targets fail now, not at 3 a.m.
+        load_alerting(monitoring.folders.alerting).channels(targets)  # unknown targets fail now, not at 3 a.m.
     specs = tuple(
         MonitorSpec(
             MonitoringType=kind,
@@ -447,26 +468,26 @@ def create_schedule(settings: Settings, req: ScheduleRequest) -> tuple[Monitorin
         Bias=bias,
         GroundTruthS3Uri=req.ground_truth,
         CaptureDestination=req.capture,
-        ModelDataUrl=resolve_model_uri(settings, req.model) if req.model else None,
+        ModelDataUrl=resolve_model_uri(monitoring, req.model) if req.model else None,
         WindowOffsetSeconds=int(parse_duration(req.offset, "--offset").total_seconds()) if req.offset else 0,
         AlertTargets=targets,
         RetrainCooldownSeconds=int(parse_duration(req.cooldown, "--cooldown").total_seconds()),
-        CreationTime=utcnow(),
+        CreationTime=monitoring.clock(),
     )
     if bias is not None and MonitoringType.ModelBias in req.monitors and bias.Facet not in baseline.bias:
-        baseline_store(settings).save_bias(manifest.BaselineName, bias.Facet, bias_baseline(baseline, bias))
+        monitoring.baselines.save_bias(manifest.BaselineName, bias.Facet, bias_baseline(baseline, bias))
     elif bias is not None and bias.Facet not in manifest.Columns:
         bias_baseline(baseline, bias)  # raises the missing-facet message
-    refuse_other_encoding(settings, schedule, baseline)
-    return schedule, save_schedule(schedules_dir(settings), schedule)
+    refuse_other_encoding(monitoring, schedule, baseline)
+    return schedule, save_schedule(monitoring.folders.schedules, schedule)
 
 
-def list_schedules(settings: Settings) -> list[MonitoringSchedule]:
-    return load_schedules(schedules_dir(settings))
+def list_schedules(monitoring: Monitoring) -> list[MonitoringSchedule]:
+    return load_schedules(monitoring.folders.schedules)
 
 
-def get_schedule(settings: Settings, name: str) -> MonitoringSchedule:
-    schedules = list_schedules(settings)
+def get_schedule(monitoring: Monitoring, name: str) -> MonitoringSchedule:
+    schedules = list_schedules(monitoring)
     found = [s for s in schedules if s.MonitoringScheduleName == name] or [
         s for s in schedules if s.EndpointName == name
     ]
@@ -492,44 +513,44 @@ class RunRequest:
 
 
 def _model_for(
-    settings: Settings, schedule: MonitoringSchedule, baseline: Baseline
+    monitoring: Monitoring, schedule: MonitoringSchedule, baseline: Baseline
 ) -> tuple[MonitoredModel | None, str]:
-    uri = schedule.ModelDataUrl or endpoint_model_uri(settings, schedule.EndpointName, schedule.VariantName)
+    uri = schedule.ModelDataUrl or endpoint_model_uri(monitoring, schedule.EndpointName, schedule.VariantName)
     uri = uri or baseline.manifest.ModelDataUrl
     if not uri:
         return None, "no model known for the endpoint"
     try:
-        return load_model(settings, uri), uri
+        return load_model(monitoring, uri), uri
     except MlopsError as e:
         return None, str(e)
 
 
 def run_schedule(
-    settings: Settings, schedule: MonitoringSchedule, window: MonitoringWindow, req: RunRequest | None = None
+    monitoring: Monitoring, schedule: MonitoringSchedule, window: MonitoringWindow, req: RunRequest | None = None
 ) -> MonitoringRun:
     req = req or RunRequest()
-    baseline = baseline_store(settings).load(schedule.BaselineName)
-    dest = schedule.CaptureDestination or endpoint_capture_destination(settings, schedule.EndpointName)
+    baseline = monitoring.baselines.load(schedule.BaselineName)
+    dest = schedule.CaptureDestination or endpoint_capture_destination(monitoring, schedule.EndpointName)
     if not dest:
         raise ValidationError(
             "capture",
             f"endpoint {schedule.EndpointName!r} has no data capture configured; enable it on its endpoint config "
             "(--capture) or give the schedule a capture destination",
         )
-    refuse_other_encoding(settings, schedule, baseline)
+    refuse_other_encoding(monitoring, schedule, baseline)
     kinds = {m.MonitoringType for m in schedule.Monitors}
     needs_model = kinds & {MonitoringType.ModelExplainability, MonitoringType.ModelBias, MonitoringType.ModelQuality}
-    model, model_note = _model_for(settings, schedule, baseline) if needs_model else (None, "")
+    model, model_note = _model_for(monitoring, schedule, baseline) if needs_model else (None, "")
     data = load_capture_window(
         dest, schedule.EndpointName, window.start, window.end, baseline.manifest, schedule.VariantName,
-        settings.s3_endpoint_url,
+        monitoring.s3_endpoint_url,
     )  # fmt: skip
     if kinds & {MonitoringType.ModelQuality, MonitoringType.ModelBias} and data.rows:
-        location = ground_truth_location(settings, schedule.EndpointName, schedule)
-        truth = ground_truth.read(location, since=window.start, s3_endpoint_url=settings.s3_endpoint_url)
+        location = ground_truth_location(monitoring, schedule.EndpointName, schedule)
+        truth = ground_truth.read(location, since=window.start, s3_endpoint_url=monitoring.s3_endpoint_url)
         data = ground_truth.join(data, truth, baseline.manifest.Encoding)
     run_name = window.run_name(schedule.EndpointName)
-    out_dir = runs_dir(settings, schedule.EndpointName) / run_name
+    out_dir = endpoint_folder(monitoring.folders.runs, schedule.EndpointName) / run_name
     run = run_monitors(
         data,
         baseline,
@@ -547,10 +568,10 @@ def run_schedule(
         log.warning("attribution monitor without a model: %s", model_note)
     update: dict[str, object] = {}
     if req.retrain:
-        update["Retrain"] = decide_for_run(run, schedule, RetrainState(monitoring_home(settings) / "retrain"), req.now)
+        update["Retrain"] = decide_for_run(run, schedule, RetrainState(monitoring.folders.retrain), req.now)
     if req.alerts:
         try:
-            notifier = Notifier(load_alerting(alerting_path(settings)), monitoring_home(settings) / "alerts")
+            notifier = Notifier(load_alerting(monitoring.folders.alerting), monitoring.folders.alerts)
             update["Alerts"] = notifier.notify(run, schedule)
         except MlopsError as e:  # a broken alerting.yaml must not lose the run's findings
             log.error("alerts for %s not sent: %s", run.MonitoringRunName, e)
@@ -564,16 +585,16 @@ def run_schedule(
 
 
 def run_now(
-    settings: Settings, name: str, length: str = "1h", end: datetime | None = None, req: RunRequest | None = None
+    monitoring: Monitoring, name: str, length: str = "1h", end: datetime | None = None, req: RunRequest | None = None
 ) -> MonitoringRun:
     """``mlops monitor run``: the window of ``length`` that ends now (or at ``end``)."""
-    schedule = get_schedule(settings, name)
-    window = window_ending((end or utcnow()).astimezone(UTC), parse_duration(length, "--window"))
-    return run_schedule(settings, schedule, window, req)
+    schedule = get_schedule(monitoring, name)
+    window = window_ending((end or monitoring.clock()).astimezone(UTC), parse_duration(length, "--window"))
+    return run_schedule(monitoring, schedule, window, req)
 
 
-def list_runs(settings: Settings, endpoint: str) -> list[MonitoringRun]:
-    folder = runs_dir(settings, endpoint)
+def list_runs(monitoring: Monitoring, endpoint: str) -> list[MonitoringRun]:
+    folder = endpoint_folder(monitoring.folders.runs, endpoint)
     if not folder.is_dir():
         return []
     runs = [MonitoringRun.model_validate_json(p.read_bytes()) for p in folder.glob("*/run.json")]
@@ -583,31 +604,31 @@ def list_runs(settings: Settings, endpoint: str) -> list[MonitoringRun]:
 # --- ground truth ----------------------------------------------------------------------------------
 
 
-def captured_ids(settings: Settings, endpoint: str, dest: str, days: int) -> set[str]:
+def captured_ids(monitoring: Monitoring, endpoint: str, dest: str, days: int) -> set[str]:
     from mlops.serving.capture import read_capture
 
-    end = utcnow() + timedelta(hours=1)
+    end = monitoring.clock() + timedelta(hours=1)
     ids: set[str] = set()
     for record in read_capture(
-        dest, endpoint, end - timedelta(days=days), end, s3_endpoint_url=settings.s3_endpoint_url
+        dest, endpoint, end - timedelta(days=days), end, s3_endpoint_url=monitoring.s3_endpoint_url
     ):
         ids.add(record.eventMetadata.inferenceId or record.eventMetadata.eventId)
     return ids
 
 
 def upload_ground_truth(
-    settings: Settings, endpoint: str, file: Path, keep_unknown: bool = False, check_days: int = 30
+    monitoring: Monitoring, endpoint: str, file: Path, keep_unknown: bool = False, check_days: int = 30
 ) -> ground_truth.Upload:
     """Store the labels of ``file`` for ``endpoint``; labels for inference ids never captured (in the last
     ``check_days``) are refused unless ``keep_unknown``."""
     if not file.is_file():
         raise ValidationError("labels", f"{file} is not a file")
-    schedule = next((s for s in list_schedules(settings) if s.EndpointName == endpoint), None)
-    dest = (schedule.CaptureDestination if schedule else None) or endpoint_capture_destination(settings, endpoint)
-    known = captured_ids(settings, endpoint, dest, check_days) if dest else None
-    location = ground_truth_location(settings, endpoint, schedule)
+    schedule = next((s for s in list_schedules(monitoring) if s.EndpointName == endpoint), None)
+    dest = (schedule.CaptureDestination if schedule else None) or endpoint_capture_destination(monitoring, endpoint)
+    known = captured_ids(monitoring, endpoint, dest, check_days) if dest else None
+    location = ground_truth_location(monitoring, endpoint, schedule)
     return ground_truth.upload(
-        file.read_bytes(), location, str(file), known, keep_unknown, s3_endpoint_url=settings.s3_endpoint_url
+        file.read_bytes(), location, str(file), known, keep_unknown, s3_endpoint_url=monitoring.s3_endpoint_url
     )
 
 

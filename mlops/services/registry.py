@@ -36,7 +36,8 @@ from mlops.registry.mlflow_registry import MlflowModelRegistry
 from mlops.registry.report import write_metrics_json, write_plot
 from mlops.runtime.interface import ModelServerRuntime
 from mlops.services.evaluation import predict_job, score_predictions
-from mlops.services.hosting import Sha256Claim, create_model
+from mlops.services.hosting import Sha256Claim
+from mlops.services.hosting_wiring import create_model
 from mlops.services.tracking import job_data, track_training_job
 from mlops.settings import Settings
 

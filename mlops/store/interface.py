@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
@@ -66,11 +65,3 @@ def relative_key(uri: str, prefix: str) -> PurePosixPath:
     if any(s in ("", ".", "..") for s in segments):
         raise ValidationError(field, "has an empty, '.' or '..' segment; refused as a local file name")
     return PurePosixPath(*segments)
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from mlops.core.files import sha256_file
 from mlops.core.training import TrainingInputMode, TrainingJob, TrainingJobStatus
 from mlops.runtime.interface import ModelServerRuntime
 from mlops.runtime.packing import pack_folder
-from mlops.store.interface import sha256_file
 from tests.conformance.conftest import RuntimeCase, make_request, run_to_end
 from tests.conformance.hostile import HOSTILE
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from mlops.core.errors import ValidationError
+from mlops.core.files import sha256_file
 from mlops.core.training import SecondaryStatus, TrainingInputMode, TrainingJob, TrainingJobStatus
 from mlops.data.churn_sample import DemoFiles
 from mlops.runtime.interface import ModelServerRuntime
-from mlops.store.interface import sha256_file
 from tests.conformance.conftest import STUB, XGB, RuntimeCase, make_request, run_to_end
 
 

@@ -17,18 +17,13 @@ import pytest
 from botocore.config import Config
 
 from mlops.algorithms.catalog import AlgorithmCatalog
+from mlops.cli.hosting_flags import parse_capture, parse_shadow, parse_variant
 from mlops.core.errors import ConflictError, MlopsError, ValidationError
 from mlops.core.training import TrainingJobStatus
 from mlops.data.churn_sample import DemoFiles
 from mlops.runtime.local_process import LocalProcessRuntime
-from mlops.services.hosting import (
-    create_endpoint_config,
-    create_model,
-    deployment_config,
-    parse_capture,
-    parse_shadow,
-    parse_variant,
-)
+from mlops.services.hosting import deployment_config
+from mlops.services.hosting_wiring import create_endpoint_config, create_model
 from mlops.services.training import TrainingInput, train
 from mlops.serving.capture import read_capture
 from mlops.settings import Settings

@@ -13,10 +13,11 @@ import boto3
 import numpy as np
 import pytest
 
+from mlops.cli.hosting_flags import parse_variant
+from mlops.core.files import sha256_file
 from mlops.runtime.docker_engine import LABEL_SERVER
-from mlops.services.hosting import create_endpoint_config, create_model, parse_variant
+from mlops.services.hosting_wiring import create_endpoint_config, create_model
 from mlops.settings import Settings
-from mlops.store.interface import sha256_file
 from tests.integration.test_hosting_support import ROW, Hosting, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker]

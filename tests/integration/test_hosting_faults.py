@@ -20,18 +20,13 @@ from pathlib import Path
 
 import pytest
 
+from mlops.cli.hosting_flags import parse_capture, parse_shadow, parse_variant
 from mlops.core.errors import MlopsError
+from mlops.core.files import sha256_file
 from mlops.hosting.reaper import tagged_processes
-from mlops.services.hosting import (
-    create_endpoint_config,
-    create_model,
-    parse_capture,
-    parse_shadow,
-    parse_variant,
-)
+from mlops.services.hosting_wiring import create_endpoint_config, create_model
 from mlops.serving.capture import read_capture
 from mlops.settings import Settings
-from mlops.store.interface import sha256_file
 from tests.integration.test_hosting_support import (
     ContinuousClient,
     Hosting,

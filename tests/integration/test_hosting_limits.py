@@ -22,17 +22,13 @@ from pathlib import Path
 
 import pytest
 
+from mlops.cli.hosting_flags import parse_variant
 from mlops.core.errors import MlopsError
+from mlops.core.files import sha256_file
 from mlops.hosting.credentials import ControlCredentials
-from mlops.services.hosting import (
-    ControlAccessDenied,
-    HostingClient,
-    create_endpoint_config,
-    create_model,
-    parse_variant,
-)
+from mlops.services.control_client import ControlAccessDenied, HostingClient
+from mlops.services.hosting_wiring import create_endpoint_config, create_model
 from mlops.settings import Settings
-from mlops.store.interface import sha256_file
 from tests.integration.test_hosting_support import ROW, Hosting, echo_model, write_echo_algorithm
 
 pytestmark = pytest.mark.integration

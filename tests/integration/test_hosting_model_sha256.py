@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from mlops.cli.hosting_flags import parse_variant
 from mlops.core.clock import utcnow
 from mlops.core.errors import MlopsError, ValidationError
+from mlops.core.files import sha256_file
 from mlops.core.hosting import (
     ContainerDefinition,
     Endpoint,
@@ -25,9 +27,8 @@ from mlops.core.hosting import (
 )
 from mlops.hosting.reaper import tagged_processes
 from mlops.hosting.store import HostingStore
-from mlops.services.hosting import create_endpoint_config, create_model, parse_variant
+from mlops.services.hosting_wiring import create_endpoint_config, create_model
 from mlops.settings import Settings
-from mlops.store.interface import sha256_file
 from tests.integration.test_hosting_support import Hosting, echo_model, wait_until, write_echo_algorithm
 
 pytestmark = pytest.mark.integration

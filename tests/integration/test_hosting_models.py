@@ -12,6 +12,7 @@ import pytest
 
 from mlops.algorithms.catalog import AlgorithmCatalog
 from mlops.core.errors import NotFoundError, ValidationError
+from mlops.core.files import sha256_file
 from mlops.core.registry import (
     CreateModelPackageInput,
     InferenceSpecification,
@@ -24,12 +25,11 @@ from mlops.hosting.store import HostingStore
 from mlops.runtime.local_process import LocalProcessRuntime
 from mlops.runtime.local_server import LocalModelServerRuntime
 from mlops.services.evaluation import predict_job
-from mlops.services.hosting import create_model, create_model_from_job
+from mlops.services.hosting_wiring import create_model, create_model_from_job
 from mlops.services.registry import approve, create_model_from_package, open_registry, register_job
 from mlops.services.tracking import open_tracker, track_training_job
 from mlops.services.training import TrainingInput, train
 from mlops.settings import Settings
-from mlops.store.interface import sha256_file
 from tests.integration.test_hosting_support import Hosting, echo_model
 
 pytestmark = pytest.mark.integration
@@ -216,7 +216,8 @@ def test_an_archive_lacking_the_algorithms_model_files_is_refused_naming_them(tr
 
 def test_model_and_config_listings_have_a_header_and_fit_120_columns(trained: Trained) -> None:
     create_model_from_job(trained.settings, "listed-with-a-rather-long-model-name", trained.job.TrainingJobName)
-    from mlops.services.hosting import create_endpoint_config, parse_variant
+    from mlops.cli.hosting_flags import parse_variant
+    from mlops.services.hosting_wiring import create_endpoint_config
 
     create_endpoint_config(trained.settings, "listed-cfg", [
         parse_variant("name=blue,model=listed-with-a-rather-long-model-name,weight=1,instances=2")])

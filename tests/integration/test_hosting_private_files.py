@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from mlops.services.hosting import create_endpoint_config, create_model, parse_capture, parse_variant
+from mlops.cli.hosting_flags import parse_capture, parse_variant
+from mlops.core.files import sha256_file
+from mlops.services.hosting_wiring import create_endpoint_config, create_model
 from mlops.settings import Settings
-from mlops.store.interface import sha256_file
 from tests.integration.test_hosting_support import Hosting, echo_model, wait_until, write_echo_algorithm
 
 pytestmark = pytest.mark.integration

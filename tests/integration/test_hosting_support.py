@@ -146,7 +146,7 @@ class Hosting:
         wait_until(self._healthy, 30, f"the control process on {self.url}")
 
     def _healthy(self) -> bool:
-        from mlops.services.hosting import ControlProcessUnavailable
+        from mlops.services.control_client import ControlProcessUnavailable
 
         assert self.proc is not None
         if self.proc.poll() is not None:
@@ -159,7 +159,7 @@ class Hosting:
     def client(self, timeout: float = 150.0):  # type: ignore[no-untyped-def]
         """The control API's client with this home's credentials (what the CLI uses)."""
         from mlops.hosting.credentials import ControlCredentials
-        from mlops.services.hosting import HostingClient
+        from mlops.services.control_client import HostingClient
 
         return HostingClient(self.url, ControlCredentials.for_home(self.home), timeout)
 

@@ -107,3 +107,13 @@ def test_first_breach_names_the_variant() -> None:
     breach = first_breach((alarm(Threshold=1000),), lambda seconds: {k: v.window(seconds) for k, v in windows.items()})
     assert breach is not None and breach.variant == "green"
     assert first_breach((alarm(Threshold=10_000),), lambda s: {k: v.window(s) for k, v in windows.items()}) is None
+
+
+def test_an_alarm_refuses_the_monitoring_only_deviation_operator() -> None:
+    """One ComparisonOperator serves alarms and model-quality constraints; the deviation from a baseline is
+    a constraint's only: an alarm has no baseline to deviate from."""
+    from pydantic import ValidationError as PydanticValidationError
+
+    with pytest.raises(PydanticValidationError, match="compares with a baseline"):
+        alarm(ComparisonOperator="DeviationGreaterThanThreshold")
+    assert alarm(ComparisonOperator="LessThanThreshold").ComparisonOperator.breached(1.0, 2.0)

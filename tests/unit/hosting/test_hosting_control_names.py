@@ -16,6 +16,7 @@ import pytest
 
 from mlops.algorithms.catalog import AlgorithmCatalog
 from mlops.core.clock import utcnow
+from mlops.core.files import sha256_file
 from mlops.core.hosting import ContainerDefinition, EndpointConfig, Model, ProductionVariant
 from mlops.hosting.app import HostingApp
 from mlops.hosting.controller import Controller
@@ -26,7 +27,6 @@ from mlops.hosting.store import HostingStore
 from mlops.runtime.local_server import LocalModelServerRuntime
 from mlops.serving.api import RouterHttp
 from mlops.serving.router import EndpointRouter
-from mlops.store.interface import sha256_file
 
 # a `serve` that only leaves a mark: if it ever runs, a hostile name reached a process
 SERVE = "#!/usr/bin/env python3\nfrom pathlib import Path\n(Path(__file__).parent / 'served').write_text('x')\n"

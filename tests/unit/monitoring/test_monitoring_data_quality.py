@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from mlops.core.errors import ConflictError, ValidationError
-from mlops.core.monitoring import DatasetConstraints, InferredType
+from mlops.core.monitoring_files import DatasetConstraints, InferredType
 from mlops.monitoring.baseline import Baseline, BaselineStore
 from mlops.monitoring.constraints import baseline_cdf, dataset_statistics, ks_distance, suggest_constraints
 from mlops.monitoring.data_quality import check

@@ -10,7 +10,7 @@ import xgboost as xgb
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
 
 from mlops.core.datasets import ProblemType
-from mlops.core.monitoring import ComparisonOperator
+from mlops.core.thresholds import ComparisonOperator
 from mlops.monitoring import attribution, model_quality
 from mlops.monitoring.baseline import Baseline
 from mlops.monitoring.features import columns_of, matrix_from_frame, monitor_frame

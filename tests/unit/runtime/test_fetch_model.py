@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from mlops.core.errors import ValidationError
+from mlops.core.files import sha256_file
 from mlops.runtime import local_server
 from mlops.runtime.local_server import fetch_model
-from mlops.store.interface import sha256_file
 
 
 def archive_of(path: Path, text: str) -> Path:
