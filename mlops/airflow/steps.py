@@ -65,7 +65,7 @@ def job_name(request: TrainingRequest, suffix: str) -> str:
 def tuning_store(settings: Settings) -> Any:
     from mlops.tuning.job_store import TuningJobStore
 
-    return TuningJobStore(settings.home / "tuning-jobs")
+    return TuningJobStore(settings.paths.tuning_jobs)
 
 
 # ------------------------------------------------------------------------------------------- data
@@ -77,7 +77,7 @@ def bundled_source(settings: Settings, name: str, rows: int) -> str:
     never reads a half-written table."""
     from mlops.data.churn_sample import generate
 
-    path = settings.home / "bundled" / f"{name}-{rows}.csv"
+    path = settings.paths.bundled / f"{name}-{rows}.csv"
     if not path.exists():
         with replacing(path) as tmp:
             generate(rows, seed=7).to_csv(tmp, index=False)

@@ -22,7 +22,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         training_runtime(settings, "local"),
         server_runtime(settings, "local"),
         algorithm_catalog(settings),
-        settings.home / "demo" / "data",
+        settings.paths.demo_data,
         settings.artifacts,
         rows=args.rows,
         on_change=_follow_each_job(),

@@ -126,7 +126,7 @@ def cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
         ),
         settings.artifacts,
     )
-    store = TuningJobStore(settings.home / "tuning-jobs")
+    store = TuningJobStore(settings.paths.tuning_jobs)
     start_tuning_job(store, request, settings_environment(settings))
     print(
         f"tuning job {name}: {strategy.value} search of {args.objective} "
@@ -168,7 +168,7 @@ def cmd_tuning_jobs(args: argparse.Namespace, settings: Settings) -> int:
     from mlops.services.tuning import stop_tuning_job
     from mlops.tuning.job_store import TuningJobStore
 
-    store = TuningJobStore(settings.home / "tuning-jobs")
+    store = TuningJobStore(settings.paths.tuning_jobs)
     if args.action in ("describe", "stop") and not args.name:
         raise ValidationError("NAME", f"name the tuning job to {args.action}")
     if args.action == "describe":

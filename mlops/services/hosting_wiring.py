@@ -94,7 +94,7 @@ def endpoints_from_store(settings: Settings) -> list[Endpoint]:
 
 def default_capture(settings: Settings) -> DataCaptureConfig:
     """Capture of every request and response to HOME/capture."""
-    return hosting.capture_config(str(settings.home / "capture"))
+    return hosting.capture_config(str(settings.paths.capture))
 
 
 # --- the control process ----------------------------------------------------------------------------

@@ -28,9 +28,9 @@ def server_runtime(settings: Settings, name: str = "local", workers: int = 1) ->
     if name == "local":
         from mlops.runtime.local_server import LocalModelServerRuntime
 
-        return LocalModelServerRuntime(settings.home / "servers", catalog, workers)
+        return LocalModelServerRuntime(settings.paths.servers, catalog, workers)
     if name == "docker":
         from mlops.runtime.docker import DockerModelServerRuntime
 
-        return DockerModelServerRuntime(settings.home / "servers", catalog, workers)
+        return DockerModelServerRuntime(settings.paths.servers, catalog, workers)
     raise ValidationError("runtime", f"{name!r} is not a runtime; choose one of {', '.join(RUNTIMES)}")
