@@ -10,6 +10,8 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from mlops.core.home import Home
+
 _REPO_ALGORITHMS = Path(__file__).resolve().parent.parent / "algorithms"
 
 
@@ -66,16 +68,21 @@ class Settings(BaseSettings):
         return value.resolve()  # processes started with another working directory must find it
 
     @property
+    def paths(self) -> Home:
+        """Every place under the home (mlops.core.home)."""
+        return Home(self.home)
+
+    @property
     def jobs_dir(self) -> Path:
-        return self.home / "jobs"
+        return self.paths.jobs
 
     @property
     def mlflow_uri(self) -> str:
-        return self.tracking_uri or f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
+        return self.tracking_uri or f"sqlite:///{self.paths.mlflow_db.resolve()}"
 
     @property
     def artifacts(self) -> str:
-        return self.artifact_root or str((self.home / "artifacts").resolve())
+        return self.artifact_root or str(self.paths.artifacts.resolve())
 
 
 def settings_environment(settings: Settings) -> dict[str, str]:

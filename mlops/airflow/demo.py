@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     os.environ.setdefault(MLFLOW_UI_ENV, MAKE_UP_MLFLOW)
     stack = AirflowStack(
-        settings, settings.home / "airflow-demo", args.port or free_port(), None, os.environ[MLFLOW_UI_ENV]
+        settings, settings.paths.airflow_demo, args.port or free_port(), None, os.environ[MLFLOW_UI_ENV]
     )
     router: Service | None = None
     conf = {
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     try:
         print(f"state lives in {settings.home}; starting the endpoint router and airflow …", flush=True)
-        router = start_router(settings, settings.home / "logs" / "router.log")
+        router = start_router(settings, settings.paths.logs / "router.log")
         stack.start()
         client = stack.wait_ready()
         print(f"[{time.monotonic() - started:6.1f}s] Airflow is up at {stack.url} (user admin)", flush=True)

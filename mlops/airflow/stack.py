@@ -338,7 +338,7 @@ def start_router(settings: Settings, log_path: Path, timeout: float = 120.0) -> 
 
 
 def start_mlflow_ui(settings: Settings, port: int, log_path: Path, timeout: float = 180.0) -> Service:
-    artifacts = (settings.home / "mlflow-artifacts").resolve()
+    artifacts = settings.paths.mlflow_artifacts.resolve()
     artifacts.mkdir(parents=True, exist_ok=True)
     command = [
         str(BIN / "mlflow"),

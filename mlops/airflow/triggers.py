@@ -45,10 +45,11 @@ class TuningJobTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        from mlops.core.home import Home
         from mlops.tuning.job_store import TuningJobStore
 
         await asyncio.sleep(self.first_check_delay)
-        store = TuningJobStore(Path(self.home) / "tuning-jobs")
+        store = TuningJobStore(Home(Path(self.home)).tuning_jobs)
         seen = None
         while True:
             try:

@@ -52,10 +52,10 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    logs = settings.home / "logs"
+    logs = settings.paths.logs
     database = database_url()
     mlflow_url = f"http://127.0.0.1:{args.mlflow_port}"
-    stack = AirflowStack(settings, settings.home / "airflow", args.airflow_port, database, mlflow_url)
+    stack = AirflowStack(settings, settings.paths.airflow, args.airflow_port, database, mlflow_url)
     services: list[Service] = []
     try:
         print(f"state: {settings.home}", flush=True)

@@ -13,7 +13,7 @@ from mlops.settings import Settings
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from mlops.algorithms.catalog import AlgorithmCatalog
+    from mlops.services.catalog import algorithm_catalog
     from mlops.services.demo import run_demo
     from mlops.services.runtimes import server_runtime, training_runtime
 
@@ -21,8 +21,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     results = run_demo(
         training_runtime(settings, "local"),
         server_runtime(settings, "local"),
-        AlgorithmCatalog(settings.algorithms_dir),
-        settings.home / "demo" / "data",
+        algorithm_catalog(settings),
+        settings.paths.demo_data,
         settings.artifacts,
         rows=args.rows,
         on_change=_follow_each_job(),

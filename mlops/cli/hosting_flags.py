@@ -66,7 +66,7 @@ def parse_capture(text: str, settings: Settings) -> DataCaptureConfig:
             raise ValidationError("--capture", f"mode {mode!r}: use input, output or input+output")
         modes.append(CaptureMode(mode.strip().capitalize()))
     return capture_config(
-        spec.get("dest") or str(settings.home / "capture"),
+        spec.get("dest") or str(settings.paths.capture),
         parse_number("sampling", spec.get("sampling", "100").rstrip("%"), float),
         modes,
         tuple(t for t in spec.get("csv", "text/csv").split("+") if t),

@@ -51,7 +51,7 @@ def short_metrics(job: TrainingJob, limit: int = SHOWN_METRICS) -> tuple[str, bo
 
 
 def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
-    from mlops.algorithms.catalog import AlgorithmCatalog
+    from mlops.services.catalog import algorithm_catalog
     from mlops.services.runtimes import training_runtime
     from mlops.services.training import TrainingInput, start_training
 
@@ -77,7 +77,7 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
         metric_definitions=as_dict(args.metric, "--metric"),
     )
     runtime = training_runtime(settings, args.runtime)
-    job = start_training(runtime, AlgorithmCatalog(settings.algorithms_dir), inp, settings.artifacts)
+    job = start_training(runtime, algorithm_catalog(settings), inp, settings.artifacts)
     print(f"training job {job.TrainingJobName} on the {runtime.name} runtime", flush=True)
     printer = TransitionPrinter()
     if args.no_wait:
@@ -208,9 +208,9 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_algorithms(args: argparse.Namespace, settings: Settings) -> int:
-    from mlops.algorithms.catalog import AlgorithmCatalog
+    from mlops.services.catalog import algorithm_catalog
 
-    catalog = AlgorithmCatalog(settings.algorithms_dir)
+    catalog = algorithm_catalog(settings)
     if args.action == "describe":
         if not args.name:
             raise ValidationError("NAME", f"name the algorithm to describe: one of {', '.join(catalog.names())}")

@@ -11,87 +11,36 @@ from mlops.cli.table import Column, print_table
 from mlops.core.errors import ValidationError
 from mlops.core.ids import unique_job_name
 from mlops.core.tuning import (
-    CategoricalParameterRange,
-    ContinuousParameterRange,
-    HyperbandStrategyConfig,
-    HyperParameterTuningJobConfig,
-    HyperParameterTuningJobObjective,
-    HyperParameterTuningJobStrategyConfig,
     HyperParameterTuningJobStrategyType,
     HyperParameterTuningJobWarmStartConfig,
-    IntegerParameterRange,
     ObjectiveType,
     ParameterRanges,
     ParentHyperParameterTuningJob,
     ResourceLimits,
-    ScalingType,
     TrainingJobEarlyStoppingType,
     TuningJobCompletionCriteria,
     WarmStartType,
 )
 from mlops.core.tuning_job import TuningJob
+from mlops.services.tuning_config import RANGE_HELP, tuning_job_config, tuning_objective
+from mlops.services.tuning_config import parse_ranges as parse_range_items
 from mlops.settings import Settings, settings_environment
 
-SCALINGS = {
-    "auto": ScalingType.Auto,
-    "linear": ScalingType.Linear,
-    "log": ScalingType.Logarithmic,
-    "reverse-log": ScalingType.ReverseLogarithmic,
-}
 RANGE_FORM = "NAME=MIN:MAX[:int][:log|linear|reverse-log|auto] or NAME=A,B,C"
 RANGE_EXAMPLE = "eta=0.01:0.5:log"
-RANGE_HELP = (
-    "NAME=MIN:MAX[:int][:log|linear|reverse-log|auto] for numbers, NAME=A,B,C for categories "
-    "(repeat). e.g. eta=0.01:0.5:log max_depth=2:10:int objective=binary:logistic,binary:hinge"
-)
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
 
 
 def parse_ranges(items: list[str]) -> ParameterRanges:
-    continuous, integer, categorical = [], [], []
-    for item in items:
-        name, spec = split_key_value(item, "--range", RANGE_EXAMPLE, RANGE_FORM)
-        if not spec:
-            raise ValidationError(f"--range {name}", f"give a range after '=': {RANGE_HELP}")
-        parts = spec.split(":")
-        if "," in spec or len(parts) < 2 or not (_is_number(parts[0]) and _is_number(parts[1])):
-            categorical.append(CategoricalParameterRange(Name=name, Values=tuple(v for v in spec.split(",") if v)))
-            continue
-        low, high, flags = parts[0], parts[1], [p.lower() for p in parts[2:]]
-        unknown = [f for f in flags if f != "int" and f not in SCALINGS]
-        if unknown:
-            raise ValidationError(f"--range {name}", f"unknown flag(s) {unknown}; use int and one of {list(SCALINGS)}")
-        scaling = next((SCALINGS[f] for f in flags if f in SCALINGS), ScalingType.Auto)
-        if "int" in flags:
-            integer.append(IntegerParameterRange(Name=name, MinValue=low, MaxValue=high, ScalingType=scaling))
-        else:
-            continuous.append(ContinuousParameterRange(Name=name, MinValue=low, MaxValue=high, ScalingType=scaling))
-    return ParameterRanges(
-        ContinuousParameterRanges=tuple(continuous),
-        IntegerParameterRanges=tuple(integer),
-        CategoricalParameterRanges=tuple(categorical),
-    )
+    """``--range`` options (``NAME=SPEC``, the syntax of ``mlops.services.tuning_config``) as ParameterRanges."""
+    return parse_range_items((split_key_value(item, "--range", RANGE_EXAMPLE, RANGE_FORM) for item in items), "--range")
 
 
-def _objective_type(args: argparse.Namespace, settings: Settings) -> ObjectiveType:
+def _direction(args: argparse.Namespace) -> ObjectiveType | None:
     if args.maximize:
         return ObjectiveType.Maximize
     if args.minimize:
         return ObjectiveType.Minimize
-    from mlops.algorithms.catalog import AlgorithmCatalog
-
-    spec = AlgorithmCatalog(settings.algorithms_dir).get(args.algorithm)
-    for o in spec.TrainingSpecification.SupportedTuningJobObjectiveMetrics:
-        if o.MetricName == args.objective:
-            return o.Type
-    raise ValidationError("--objective", f"say --maximize or --minimize for {args.objective!r}")
+    return None
 
 
 class ProgressLine:
@@ -122,40 +71,34 @@ class ProgressLine:
 
 
 def cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
-    from mlops.algorithms.catalog import AlgorithmCatalog
+    from mlops.services.catalog import algorithm_catalog
     from mlops.services.tuning import TuningInput, build_tuning_request, start_tuning_job, wait_tuning_job
     from mlops.tuning.job_store import TuningJobStore
 
     strategy = HyperParameterTuningJobStrategyType(args.strategy.capitalize())
-    static = as_dict(args.static, "--static")
-    strategy_config = None
-    if strategy is HyperParameterTuningJobStrategyType.Hyperband:
-        from mlops.algorithms.catalog import AlgorithmCatalog as _Catalog
-
-        resource = _Catalog(settings.algorithms_dir).get(args.algorithm).TuningResourceHyperParameter
-        max_resource = args.max_resource or int(static.pop(resource, 0) or 0) if resource else args.max_resource
-        if not max_resource:
-            raise ValidationError("--max-resource", f"Hyperband needs the steps of a full job (e.g. {resource})")
-        strategy_config = HyperParameterTuningJobStrategyConfig(
-            HyperbandStrategyConfig=HyperbandStrategyConfig(MinResource=args.min_resource, MaxResource=max_resource)
-        )
-    config = HyperParameterTuningJobConfig(
-        Strategy=strategy,
-        StrategyConfig=strategy_config,
-        HyperParameterTuningJobObjective=HyperParameterTuningJobObjective(
-            Type=_objective_type(args, settings), MetricName=args.objective
+    catalog = algorithm_catalog(settings)
+    spec = catalog.get(args.algorithm)
+    config, static = tuning_job_config(
+        strategy=strategy,
+        objective=tuning_objective(
+            spec, args.objective, _direction(args), "--objective", "; say --maximize or --minimize"
         ),
-        ResourceLimits=ResourceLimits(
+        ranges=parse_ranges(args.range),
+        limits=ResourceLimits(
             MaxNumberOfTrainingJobs=args.max_jobs,
             MaxParallelTrainingJobs=args.max_parallel,
             MaxRuntimeInSeconds=args.max_runtime,
         ),
-        ParameterRanges=parse_ranges(args.range),
-        TrainingJobEarlyStoppingType=TrainingJobEarlyStoppingType(args.early_stopping.capitalize()),
-        TuningJobCompletionCriteria=TuningJobCompletionCriteria(TargetObjectiveMetricValue=args.target)
+        resource=spec.TuningResourceHyperParameter,
+        static=as_dict(args.static, "--static"),
+        max_resource=args.max_resource,
+        min_resource=args.min_resource,
+        early_stopping=TrainingJobEarlyStoppingType(args.early_stopping.capitalize()),
+        completion=TuningJobCompletionCriteria(TargetObjectiveMetricValue=args.target)
         if args.target is not None
         else None,
-        RandomSeed=args.seed,
+        seed=args.seed,
+        resource_field="--max-resource",
     )
     warm = None
     if args.warm_start:
@@ -168,7 +111,6 @@ def cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
             else WarmStartType.IdenticalDataAndAlgorithm,
         )
     channels = {"train": args.train, **({"validation": args.validation} if args.validation else {})}
-    catalog = AlgorithmCatalog(settings.algorithms_dir)
     name = args.name or unique_job_name(f"{args.algorithm}-hpo")
     request = build_tuning_request(
         catalog,
@@ -184,7 +126,7 @@ def cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
         ),
         settings.artifacts,
     )
-    store = TuningJobStore(settings.home / "tuning-jobs")
+    store = TuningJobStore(settings.paths.tuning_jobs)
     start_tuning_job(store, request, settings_environment(settings))
     print(
         f"tuning job {name}: {strategy.value} search of {args.objective} "
@@ -226,7 +168,7 @@ def cmd_tuning_jobs(args: argparse.Namespace, settings: Settings) -> int:
     from mlops.services.tuning import stop_tuning_job
     from mlops.tuning.job_store import TuningJobStore
 
-    store = TuningJobStore(settings.home / "tuning-jobs")
+    store = TuningJobStore(settings.paths.tuning_jobs)
     if args.action in ("describe", "stop") and not args.name:
         raise ValidationError("NAME", f"name the tuning job to {args.action}")
     if args.action == "describe":

@@ -24,9 +24,9 @@ from enum import Enum
 from pathlib import Path
 
 from mlops.core.errors import MlopsError
+from mlops.core.home import Home
 from mlops.hosting.store import create_exclusive
 
-FILE_NAME = "credentials"
 PROFILE = "default"
 SCHEME = "MLOPS-SECRET-KEY"
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"  # AWS access key ids: upper-case base32
@@ -59,7 +59,7 @@ class ControlCredentials:
     @classmethod
     def for_home(cls, home: Path) -> ControlCredentials:
         """The home's key pair, created (mode 0600) if the home has none yet."""
-        path = home / FILE_NAME
+        path = Home(home).credentials
         if not path.exists():
             fresh = cls.generate()
             create_exclusive(path, fresh.file_text())  # False: another process created it first; read theirs

@@ -25,6 +25,7 @@ from typing import IO
 
 from mlops.core.errors import ConflictError, MlopsError
 from mlops.core.files import PRIVATE_UMASK
+from mlops.core.home import Home
 from mlops.hosting.app import HostingApp
 from mlops.hosting.controller import Controller
 from mlops.hosting.credentials import ControlCredentials
@@ -103,7 +104,7 @@ def run_control_process(
     sock = _bind(options.host, options.port)
     guard = HostGuard.for_bind(options.host, sock.getsockname()[1], options.allowed_hosts)
     capture = CaptureWriter(
-        home / "capture-spool",
+        Home(home).capture_spool,
         flush_seconds=options.capture_flush_seconds,
         s3_endpoint_url=options.s3_endpoint_url,
         max_queue_bytes=options.capture_queue_bytes,

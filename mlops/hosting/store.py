@@ -21,6 +21,7 @@ from mlops.core import files
 from mlops.core.errors import ConflictError, NotFoundError
 from mlops.core.errors import ValidationError as MlopsValidationError
 from mlops.core.files import path_under, temp_beside
+from mlops.core.home import Home
 from mlops.core.hosting import Endpoint, EndpointConfig, Model
 from mlops.core.ids import check_name
 
@@ -71,7 +72,7 @@ def create_exclusive(path: Path, text: str) -> bool:
 
 class HostingStore:
     def __init__(self, home: Path) -> None:
-        self.root = (home / "hosting").resolve()
+        self.root = Home(home).hosting.resolve()
 
     @property
     def instances_path(self) -> Path:

@@ -34,6 +34,7 @@ import mlops
 from mlops.algorithms.catalog import AlgorithmCatalog
 from mlops.core.errors import MlopsError, ValidationError
 from mlops.core.files import sha256_file
+from mlops.core.home import Home
 from mlops.images.base import ensure_base_image
 from mlops.images.wheelhouse import PINNED_FILE, Lock, Wheelhouse, read_requirements
 from mlops.runtime.docker_engine import LABEL_ALGORITHM, LABEL_DIGEST, LABEL_VERSION, connect, image_name
@@ -96,11 +97,11 @@ class ImageBuilder:
         wheelhouse_dir: Path | None = None,
     ) -> None:
         self.catalog = catalog
-        self.work_dir = home / "build"
+        self.work_dir = Home(home).build
         self.project_dir = project_dir
         self.log = log
         self._client = client
-        self.wheelhouse_dir = wheelhouse_dir or home / "wheelhouse"
+        self.wheelhouse_dir = wheelhouse_dir or Home(home).wheelhouse
         self._lock: Lock | None = None
         self._mlops_wheel: Path | None = None
 

@@ -3,11 +3,7 @@ job folder, starting its supervisor, describing, stopping, listing and waiting."
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 import sys
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
@@ -24,24 +20,11 @@ from mlops.core.training import (
     TrainingJobStatus,
     training_job_arn,
 )
+from mlops.jobs.detached import wait_until_terminal
 from mlops.runtime.job_store import JobStore
 from mlops.runtime.launch import LaunchTarget, TrainingLaunch
-from mlops.runtime.supervisor import LAUNCH_FILE, spawn_supervisor
+from mlops.runtime.supervisor import LAUNCH_FILE, SUPERVISOR, spawn_supervisor
 from mlops.runtime.table import runtime_entry
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-    except OSError:
-        try:
-            os.kill(pid, 0)
-            return True
-        except ProcessLookupError:
-            return False
 
 
 class SupervisedRuntime(ABC):
@@ -93,8 +76,7 @@ class SupervisedRuntime(ABC):
         )
         self.jobs.save(job)
         launch.write(self.jobs.folder(request.TrainingJobName) / LAUNCH_FILE)
-        pid = spawn_supervisor(self.jobs.folder(request.TrainingJobName))
-        self.jobs.write_private(request.TrainingJobName, "supervisor.json", {"pid": pid})
+        spawn_supervisor(self.jobs.folder(request.TrainingJobName))
         return job
 
     def launch_record(self, request: TrainingJobRequest) -> TrainingLaunch:
@@ -110,16 +92,11 @@ class SupervisedRuntime(ABC):
             target=self.launch_info(request),
         )
 
-    def _supervisor_pid(self, name: str) -> int | None:
-        pid = self.jobs.read_private(name, "supervisor.json").get("pid")
-        return int(str(pid)) if pid is not None else None
-
     def describe_training_job(self, name: str) -> TrainingJob:
         job = self.jobs.load(name)
         if job.TrainingJobStatus.terminal:
             return job
-        pid = self._supervisor_pid(name)
-        if pid is not None and not _alive(pid):
+        if SUPERVISOR.alive(self.jobs.folder(name)) is False:
             job = self.jobs.load(name)  # it may have finished between the two reads
             if not job.TrainingJobStatus.terminal:
                 reason = "InternalServerError: the job's supervisor process died; see the log"
@@ -140,10 +117,7 @@ class SupervisedRuntime(ABC):
         job = self.describe_training_job(name)
         if job.TrainingJobStatus.terminal:
             raise ConflictError(f"training job {name!r} is already {job.TrainingJobStatus.value}")
-        pid = self._supervisor_pid(name)
-        if pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
+        SUPERVISOR.stop(self.jobs.folder(name))
         return job
 
     def list_training_jobs(self) -> list[TrainingJob]:
@@ -160,13 +134,10 @@ class SupervisedRuntime(ABC):
     def wait(
         self, name: str, on_change: Callable[[TrainingJob], None] | None = None, poll_seconds: float = 0.2
     ) -> TrainingJob:
-        last: tuple[str, str] | None = None
-        while True:
-            job = self.describe_training_job(name)
-            key = (job.TrainingJobStatus.value, job.SecondaryStatus.value)
-            if key != last and on_change is not None:
-                on_change(job)
-            last = key
-            if job.TrainingJobStatus.terminal:
-                return job
-            time.sleep(poll_seconds)
+        return wait_until_terminal(
+            lambda: self.describe_training_job(name),
+            lambda job: job.TrainingJobStatus.terminal,
+            lambda job: (job.TrainingJobStatus.value, job.SecondaryStatus.value),
+            on_change,
+            poll_seconds,
+        )

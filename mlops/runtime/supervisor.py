@@ -38,6 +38,7 @@ from mlops.core.training import (
     TrainingJobRequest,
     TrainingJobStatus,
 )
+from mlops.jobs.detached import DetachedProcess
 from mlops.runtime.executor import Executor, TrainingProcess
 from mlops.runtime.job_store import JobStore
 from mlops.runtime.launch import LAUNCH_FILE, LaunchRecordError, TrainingLaunch
@@ -345,26 +346,13 @@ def main(argv: list[str] | None = None) -> int:
     return Supervisor(Path(args[0])).run()
 
 
+SUPERVISOR = DetachedProcess("mlops.runtime.supervisor", log_file="supervisor.log", pid_file="supervisor.json")
+
+
 def spawn_supervisor(job_folder: Path, extra_env: dict[str, str] | None = None) -> int:
-    """Start the supervisor detached (its own session), so it outlives the caller. Returns its pid."""
-    import subprocess
-
-    env = {**os.environ, **(extra_env or {})}
-    with open(job_folder / "supervisor.log", "ab", opener=private_opener) as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "mlops.runtime.supervisor", str(job_folder)],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            close_fds=True,
-            env=env,
-        )
-    _children.append(proc)
-    return proc.pid
-
-
-_children: list[object] = []  # keep Popen objects so the interpreter reaps finished supervisors
+    """Start the supervisor detached (its own session), so it outlives the caller; its pid is kept in the
+    job's folder. Returns the pid."""
+    return SUPERVISOR.spawn(job_folder, extra_env)
 
 
 if __name__ == "__main__":

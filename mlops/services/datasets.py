@@ -39,7 +39,7 @@ from mlops.store.interface import open_store, relative_key
 
 
 def dataset_store(settings: Settings) -> DatasetStore:
-    return DatasetStore(settings.home / "datasets")
+    return DatasetStore(settings.paths.datasets)
 
 
 # -------------------------------------------------------------------------------------------------- ingest

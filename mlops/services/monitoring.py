@@ -21,7 +21,7 @@ import pandas as pd
 from mlops.core.clock import utcnow
 from mlops.core.datasets import DatasetSplit, DatasetVersion, SplitPart
 from mlops.core.errors import MlopsError, NotFoundError, ValidationError
-from mlops.core.files import path_under
+from mlops.core.home import MonitoringHome
 from mlops.core.hosting import Model
 from mlops.core.ids import check_name
 from mlops.core.monitoring import (
@@ -58,37 +58,13 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class MonitoringFolders:
-    """Where monitoring keeps its state (``under`` HOME/monitoring): one folder per kind, per endpoint for
-    ``runs`` and ``ground_truth`` (``endpoint_folder``), and the alert targets' file."""
-
-    baselines: Path
-    schedules: Path
-    runs: Path
-    ground_truth: Path
-    retrain: Path
-    alerts: Path
-    alerting: Path
-
-    @classmethod
-    def under(cls, root: Path, alerting: Path) -> MonitoringFolders:
-        return cls(
-            root / "baselines", root / "schedules", root / "runs", root / "ground-truth", root / "retrain",
-            root / "alerts", alerting,
-        )  # fmt: skip
-
-
-def endpoint_folder(folder: Path, endpoint: str) -> Path:
-    return path_under(folder, check_name("EndpointName", endpoint), field="EndpointName")
-
-
-@dataclass(frozen=True)
 class Monitoring:
     """What the monitoring use cases work with: their folders and baselines, the hosting store (endpoints
     and their models), the training jobs and datasets a model's lineage names, the object stores holding
     models, and the clock. ``services/monitoring_wiring.py`` builds it from settings."""
 
-    folders: MonitoringFolders
+    folders: MonitoringHome
+    alerting: Path  # alerting.yaml: where alerts go
     baselines: BaselineStore
     hosting: HostingStore
     training_jobs: JobStore
@@ -102,7 +78,7 @@ class Monitoring:
 def ground_truth_location(monitoring: Monitoring, endpoint: str, schedule: MonitoringSchedule | None = None) -> str:
     if schedule is not None and schedule.GroundTruthS3Uri:
         return schedule.GroundTruthS3Uri
-    return str(endpoint_folder(monitoring.folders.ground_truth, endpoint))
+    return str(monitoring.folders.ground_truth_of(endpoint))
 
 
 def parse_duration(text: str, what: str) -> timedelta:
@@ -449,7 +425,7 @@ def create_schedule(monitoring: Monitoring, req: ScheduleRequest) -> tuple[Monit
         )
     targets = tuple(t for item in req.alert for t in item.split(",") if t)
     if targets:
-        load_alerting(monitoring.folders.alerting).channels(targets)  # unknown targets fail now, not at 3 a.m.
+        load_alerting(monitoring.alerting).channels(targets)  # unknown targets fail now, not at 3 a.m.
     specs = tuple(
         MonitorSpec(
             MonitoringType=kind,
@@ -550,7 +526,7 @@ def run_schedule(
         truth = ground_truth.read(location, since=window.start, s3_endpoint_url=monitoring.s3_endpoint_url)
         data = ground_truth.join(data, truth, baseline.manifest.Encoding)
     run_name = window.run_name(schedule.EndpointName)
-    out_dir = endpoint_folder(monitoring.folders.runs, schedule.EndpointName) / run_name
+    out_dir = monitoring.folders.runs_of(schedule.EndpointName) / run_name
     run = run_monitors(
         data,
         baseline,
@@ -571,7 +547,7 @@ def run_schedule(
         update["Retrain"] = decide_for_run(run, schedule, RetrainState(monitoring.folders.retrain), req.now)
     if req.alerts:
         try:
-            notifier = Notifier(load_alerting(monitoring.folders.alerting), monitoring.folders.alerts)
+            notifier = Notifier(load_alerting(monitoring.alerting), monitoring.folders.alerts)
             update["Alerts"] = notifier.notify(run, schedule)
         except MlopsError as e:  # a broken alerting.yaml must not lose the run's findings
             log.error("alerts for %s not sent: %s", run.MonitoringRunName, e)
@@ -594,7 +570,7 @@ def run_now(
 
 
 def list_runs(monitoring: Monitoring, endpoint: str) -> list[MonitoringRun]:
-    folder = endpoint_folder(monitoring.folders.runs, endpoint)
+    folder = monitoring.folders.runs_of(endpoint)
     if not folder.is_dir():
         return []
     runs = [MonitoringRun.model_validate_json(p.read_bytes()) for p in folder.glob("*/run.json")]

@@ -10,7 +10,7 @@ from mlops.hosting.store import HostingStore
 from mlops.monitoring.baseline import BaselineStore
 from mlops.runtime.job_store import JobStore
 from mlops.services.datasets import dataset_store
-from mlops.services.monitoring import Monitoring, MonitoringFolders
+from mlops.services.monitoring import Monitoring
 from mlops.settings import Settings
 from mlops.store.interface import open_store
 
@@ -18,12 +18,13 @@ from mlops.store.interface import open_store
 def monitoring_from_settings(settings: Settings) -> Monitoring:
     """HOME/monitoring for baselines, schedules, runs, ground truth, alerts and retraining state;
     HOME/alerting.yaml for the alert targets."""
-    folders = MonitoringFolders.under(settings.home / "monitoring", alerting=settings.home / "alerting.yaml")
+    folders = settings.paths.monitoring
     return Monitoring(
         folders=folders,
+        alerting=settings.paths.alerting,
         baselines=BaselineStore(folders.baselines),
         hosting=HostingStore(settings.home),
-        training_jobs=JobStore(settings.jobs_dir),
+        training_jobs=JobStore(settings.paths.jobs),
         datasets=dataset_store(settings),
         object_store=partial(open_store, s3_endpoint_url=settings.s3_endpoint_url),
         algorithms_dir=settings.algorithms_dir,

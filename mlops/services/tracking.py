@@ -26,7 +26,7 @@ def open_tracker(settings: Settings, experiment: str | None = None) -> MlflowTra
     """The tracker on ``settings.mlflow_uri``; with the embedded SQLite store artifacts go under HOME."""
     uri = settings.mlflow_uri
     remote = uri.startswith(("http://", "https://", "databricks"))
-    root = None if remote else (settings.home / "mlflow-artifacts").resolve().as_uri()
+    root = None if remote else settings.paths.mlflow_artifacts.resolve().as_uri()
     return MlflowTracker(uri, artifact_root=root, **({"experiment": experiment} if experiment else {}))
 
 

@@ -3,27 +3,16 @@ runner, follow it."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mlops.algorithms.catalog import AlgorithmCatalog
-from mlops.core.algorithm import AlgorithmSpec, check_hyperparameter
+from mlops.core.algorithm import AlgorithmSpec, check_ranges
 from mlops.core.clock import utcnow
 from mlops.core.errors import ConflictError, ValidationError
 from mlops.core.ids import check_tuning_job_name
 from mlops.core.training import AlgorithmSpecification, OutputDataConfig, ResourceConfig, StoppingCondition
-from mlops.core.tuning import (
-    ContinuousParameterRange,
-    HyperParameterTuningJobConfig,
-    HyperParameterTuningJobWarmStartConfig,
-    IntegerParameterRange,
-)
+from mlops.core.tuning import HyperParameterTuningJobConfig, HyperParameterTuningJobWarmStartConfig
 from mlops.core.tuning_job import (
     HyperParameterTrainingJobDefinition,
     HyperParameterTuningJobStatus,
@@ -31,8 +20,11 @@ from mlops.core.tuning_job import (
     TuningJobRequest,
     tuning_job_arn,
 )
+from mlops.jobs.detached import DetachedProcess, wait_until_terminal
 from mlops.services.training import TrainingInput, build_request
 from mlops.tuning.job_store import TuningJobStore
+
+RUNNER = DetachedProcess("mlops.services.tuning_runner", log_file="runner.log", pid_file="runner.json")
 
 
 @dataclass(frozen=True)
@@ -60,23 +52,8 @@ def _check_against_algorithm(catalog: AlgorithmCatalog, inp: TuningInput) -> Non
         )
     _check_objective_channel(spec, inp)
     ranges = inp.config.ParameterRanges
-    bounds: list[tuple[str, str]] = []
-    numeric: list[ContinuousParameterRange | IntegerParameterRange] = [
-        *ranges.ContinuousParameterRanges,
-        *ranges.IntegerParameterRanges,
-    ]
-    for r in numeric:
-        bounds += [(r.Name, r.MinValue), (r.Name, r.MaxValue)]
-    for c in ranges.CategoricalParameterRanges:
-        bounds += [(c.Name, v) for v in c.Values]
-    for name, value in bounds:
-        if spec.hyperparameter(name) is None:
-            check_hyperparameter(spec, name, value)  # raises with the known names and a suggestion
-        try:
-            check_hyperparameter(spec, name, value)
-        except ValidationError as e:
-            raise ValidationError(f"range {name}", f"bound {value!r} is not valid: {e.message}") from None
-    tuned = {b[0] for b in bounds}
+    check_ranges(spec, ranges, "range")
+    tuned = set(ranges.names())
     overlap = tuned & set(inp.static_hyperparameters)
     if overlap:
         raise ValidationError("static hyperparameters", f"{', '.join(sorted(overlap))} also tuned; give each once")
@@ -159,43 +136,25 @@ def start_tuning_job(store: TuningJobStore, request: TuningJobRequest, environme
             RuntimeName=request.RuntimeName,
         )
     )
-    with open(folder / "runner.log", "ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "mlops.services.tuning_runner", str(folder)],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            close_fds=True,
-            env={**os.environ, **environment},
-        )
-    (folder / "runner.pid").write_text(str(proc.pid))
-    _runners.append(proc)
+    RUNNER.spawn(folder, environment)
     return job
-
-
-_runners: list[subprocess.Popen[bytes]] = []  # kept so the interpreter reaps finished runners
 
 
 def stop_tuning_job(store: TuningJobStore, name: str) -> TuningJob:
     job = store.load(name)
     if job.HyperParameterTuningJobStatus.terminal:
         raise ConflictError(f"tuning job {name!r} is already {job.HyperParameterTuningJobStatus.value}")
-    pid = int((store.folder(name) / "runner.pid").read_text())
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
+    RUNNER.stop(store.folder(name))
     return job
 
 
 def wait_tuning_job(
     store: TuningJobStore, name: str, on_change: Callable[[TuningJob], None] | None = None, poll_seconds: float = 0.5
 ) -> TuningJob:
-    last = None
-    while True:
-        job = store.load(name)
-        if job.LastModifiedTime != last and on_change is not None:
-            on_change(job)
-        last = job.LastModifiedTime
-        if job.HyperParameterTuningJobStatus.terminal:
-            return job
-        time.sleep(poll_seconds)
+    return wait_until_terminal(
+        lambda: store.load(name),
+        lambda job: job.HyperParameterTuningJobStatus.terminal,
+        lambda job: job.LastModifiedTime,
+        on_change,
+        poll_seconds,
+    )

@@ -168,7 +168,7 @@ def test_a_crash_between_delivery_and_record_re_sends_with_the_same_dedup_key(
     assert child.stdin is not None
     child.stdin.write("go\n")
     child.stdin.flush()
-    assert child.wait(60) == -signal.SIGKILL and killed.is_set()
+    assert child.wait(60) == -signal.SIGKILL and killed.wait(10)
     (_, first, _), = receiver.requests
     assert first["event_action"] == "trigger"
 

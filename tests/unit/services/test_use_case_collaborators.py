@@ -11,6 +11,7 @@ import pytest
 
 from mlops.algorithms.catalog import AlgorithmCatalog
 from mlops.core.errors import NotFoundError, ValidationError
+from mlops.core.home import MonitoringHome
 from mlops.core.hosting import ProductionVariant
 from mlops.core.training import TrainingJob
 from mlops.data.dataset_store import DatasetStore
@@ -58,9 +59,10 @@ def test_hosting_use_cases_run_on_the_collaborators_they_are_given(tmp_path: Pat
 
 
 def test_monitoring_use_cases_run_on_the_folders_they_are_given(tmp_path: Path) -> None:
-    folders = monitoring.MonitoringFolders.under(tmp_path / "monitoring", alerting=tmp_path / "alerting.yaml")
+    folders = MonitoringHome(tmp_path / "monitoring")
     given = monitoring.Monitoring(
         folders=folders,
+        alerting=tmp_path / "alerting.yaml",
         baselines=BaselineStore(folders.baselines),
         hosting=HostingStore(tmp_path / "home"),
         training_jobs=JobStore(tmp_path / "jobs"),

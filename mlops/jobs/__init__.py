@@ -1,0 +1,1 @@
+"""What every job of the platform shares: its record folder and its detached process."""
