@@ -1,8 +1,11 @@
-"""The layer check of ARCHITECTURE.md: dependencies point inward only.
+"""The layer check (the layers are described in docs/architecture.md): dependencies point inward only,
+and no module of ours imports itself back through others.
 
 core imports nothing of ours but core; contract nothing but contract; capability packages never
 import services, the CLI or Airflow glue; services never import the CLI or Airflow glue. Airflow is
 imported only under mlops/airflow/, boto3 only by modules named for AWS (s3.py, sagemaker*.py, aws*.py).
+No import cycle joins modules of mlops, counting imports inside functions (a lazy import only hides a
+cycle; it does not remove it) and those under ``if TYPE_CHECKING:``.
 """
 
 from __future__ import annotations
@@ -101,6 +104,98 @@ def test_boto3_only_in_modules_named_for_aws() -> None:
         and path.name not in AWS_MODULE_NAMES
     ]
     assert not bad, "\n".join(bad)
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the modules of ours it imports. ``from a.b import c`` is an import of a.b.c when that is
+    a module, else of a.b; a package's own __init__ is not counted as imported by its submodules' users
+    (Python runs it first, but it importing its submodules is no cycle)."""
+    modules = {_module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        targets: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                targets.update(alias.name for alias in node.names if alias.name in modules)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                for alias in node.names:
+                    child = f"{node.module}.{alias.name}"
+                    if child in modules:
+                        targets.add(child)
+                    elif node.module in modules:
+                        targets.add(node.module)
+        targets.discard(name)
+        graph[name] = targets
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """One shortest cycle per strongly connected group of modules (Tarjan's algorithm, then a
+    breadth-first search inside the group), each as a path that ends where it starts."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups: list[set[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in sorted(graph.get(node, ())):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            group = set()
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.add(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                groups.append(group)
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    cycles = []
+    for group in groups:
+        start = min(group)
+        previous: dict[str, str] = {}
+        frontier = [start]
+        while frontier and start not in previous:
+            following = []
+            for node in frontier:
+                for target in sorted(graph[node] & group):
+                    if target not in previous:
+                        previous[target] = node
+                        following.append(target)
+            frontier = following
+        path = [start]
+        while len(path) == 1 or path[-1] != start:
+            path.append(previous[path[-1]])
+        cycles.append(path[::-1])
+    return sorted(cycles)
+
+
+def test_cycle_finder_reports_a_cycle_as_a_path() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set(), "e": {"e2"}, "e2": set()}
+    assert _cycles(graph) == [["a", "b", "c", "a"]]
+    assert _cycles({"x": {"y"}, "y": set()}) == []
+
+
+def test_no_import_cycles_between_our_modules() -> None:
+    cycles = [" -> ".join(cycle) for cycle in _cycles(_import_graph())]
+    assert not cycles, "import cycles (lazy imports included):\n" + "\n".join(cycles)
 
 
 def _stdlib(top: str) -> bool:

@@ -75,7 +75,9 @@ import mlops.services.tracking, mlops.services.training, mlops.runtime.local_pro
 def test_the_supervisor_starts_without_heavy_libraries(tmp_path: Path, runtime: str) -> None:
     code = f"""
 import mlops.runtime.supervisor
-from mlops.runtime.executor import executor_for
-executor_for({runtime!r})
+from mlops.runtime.table import load_object, runtime_entry
+executor = runtime_entry({runtime!r}).executor
+assert executor is not None
+load_object(executor)
 """
     assert loaded(code, tmp_path) == []

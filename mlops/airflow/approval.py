@@ -16,6 +16,7 @@ from typing import Any
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 
 from mlops.airflow import steps
+from mlops.airflow.records import ApprovalAnswer, ApprovalRequest
 from mlops.settings import load_settings
 
 
@@ -29,16 +30,16 @@ class ModelApprovalOperator(ApprovalOperator):
         super().__init__(response_timeout=response_timeout, **kwargs)
         self.gate_task_id = gate_task_id
 
-    def _gate(self, context: Any) -> dict[str, Any]:
+    def _gate(self, context: Any) -> ApprovalRequest:
         gate = context["ti"].xcom_pull(task_ids=self.gate_task_id)
         if not gate:
             raise ValueError(f"task {self.gate_task_id} returned nothing to approve")
-        return dict(gate)
+        return ApprovalRequest.model_validate(gate)
 
     def execute(self, context: Any) -> Any:
         gate = self._gate(context)
-        self.subject = gate["subject"]
-        self.body = gate["body"]
+        self.subject = gate.subject
+        self.body = gate.body
         return super().execute(context)
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
@@ -47,7 +48,7 @@ class ModelApprovalOperator(ApprovalOperator):
         if "error" in event:
             if event.get("error_type") == "timeout":
                 steps.record_decision(
-                    settings, gate["group"], gate["version"], False, "airflow", f"no decision: {event.get('error')}"
+                    settings, gate.group, gate.version, False, "airflow", f"no decision: {event.get('error')}"
                 )
             return super().execute_complete(context, event)  # raises
         chosen = list(event["chosen_options"])
@@ -59,16 +60,16 @@ class ModelApprovalOperator(ApprovalOperator):
         # Required Actions page has no field for it (a task param would be shown, but 3.2.2's page sends
         # an untouched optional field back as its whole definition, which then fails validation).
         comment = str((event.get("params_input") or {}).get("comment") or "")
-        recorded = steps.record_decision(settings, gate["group"], gate["version"], approved, by, comment)
-        self.log.info("%s version %s %s by %s", gate["group"], gate["version"], recorded["status"], by)
+        recorded = steps.record_decision(settings, gate.group, gate.version, approved, by, comment)
+        self.log.info("%s version %s %s by %s", gate.group, gate.version, recorded.status, by)
         answer = super().execute_complete(context, event)  # on Reject: skips the deployment
-        return {
-            "approved": approved,
-            "approved_by": by,
-            "comment": comment,
-            "status": recorded["status"],
-            "group": gate["group"],
-            "version": gate["version"],
-            "deployment": gate["deployment"],
-            "responded_at": str(answer.get("responded_at")),
-        }
+        return ApprovalAnswer(
+            approved=approved,
+            approved_by=by,
+            comment=comment,
+            status=recorded.status,
+            group=gate.group,
+            version=gate.version,
+            deployment=gate.deployment,
+            responded_at=str(answer.get("responded_at")),
+        ).model_dump(mode="json")

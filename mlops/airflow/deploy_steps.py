@@ -15,6 +15,7 @@ import statistics
 import time
 from typing import Any
 
+from mlops.airflow.records import DeployedEndpoint, DeploymentStarted, SmokeTestResult
 from mlops.airflow.request import DeploymentRequest
 from mlops.airflow.steps import JobEnded
 from mlops.core.errors import ConflictError, MlopsError, NotFoundError, ValidationError
@@ -95,7 +96,7 @@ def deployment_model(settings: Settings, group: str, version: int, suffix: str) 
 
 def start_deployment(
     settings: Settings, request: DeploymentRequest, group: str, version: int, suffix: str
-) -> dict[str, Any]:
+) -> DeploymentStarted:
     """Create (or find) the run's model and endpoint config and start the endpoint's deployment."""
     from mlops.hosting.store import HostingStore
     from mlops.services.hosting import deployment_config
@@ -134,16 +135,16 @@ def start_deployment(
     else:
         client.update_endpoint(request.endpoint_name, config_name, deployment)
         mode = f"updated blue/green: {request.strategy}"
-    return {
-        "endpoint": request.endpoint_name,
-        "config": config_name,
-        "model": model_name,
-        "group": group,
-        "version": version,
-        "mode": mode,
-        "strategy": request.strategy,
-        "alarms": list(request.alarms),
-    }
+    return DeploymentStarted(
+        endpoint=request.endpoint_name,
+        config=config_name,
+        model=model_name,
+        group=group,
+        version=version,
+        mode=mode,
+        strategy=request.strategy,
+        alarms=list(request.alarms),
+    )
 
 
 def deployment_state(endpoint: Endpoint, target_config: str) -> tuple[str, str | None] | None:
@@ -198,23 +199,25 @@ def endpoint_summary(settings: Settings, endpoint: Endpoint) -> dict[str, Any]:
 
 
 def finish_deployment(
-    settings: Settings, request: DeploymentRequest, started: dict[str, Any], state: str, reason: str | None
-) -> dict[str, Any]:
+    settings: Settings, request: DeploymentRequest, started: DeploymentStarted, state: str, reason: str | None
+) -> DeployedEndpoint:
     """After the trigger saw the deployment end: on success the environment's alias names the version."""
     from mlops.services.registry import open_registry
 
     if state != "Completed":
         raise JobEnded(
-            f"deployment of {started['config']} to endpoint {started['endpoint']} ended {state}: "
+            f"deployment of {started.config} to endpoint {started.endpoint} ended {state}: "
             f"{reason or 'no reason given'}"
         )
     registry = open_registry(settings)
-    registry.set_alias(started["group"], request.environment, started["version"])
-    endpoint = describe_endpoint(settings, started["endpoint"])
-    return {**started, **endpoint_summary(settings, endpoint), "alias": request.environment}
+    registry.set_alias(started.group, request.environment, started.version)
+    endpoint = describe_endpoint(settings, started.endpoint)
+    return DeployedEndpoint.model_validate(
+        {**started.model_dump(), **endpoint_summary(settings, endpoint), "alias": request.environment}
+    )
 
 
-def smoke_test(settings: Settings, endpoint: str, test_csv: str, requests: int) -> dict[str, Any]:
+def smoke_test(settings: Settings, endpoint: str, test_csv: str, requests: int) -> SmokeTestResult:
     """Send ``requests`` rows of the test split (features only, one row per request) to the endpoint."""
     from mlops.services.hosting_wiring import invoke
 
@@ -239,16 +242,16 @@ def smoke_test(settings: Settings, endpoint: str, test_csv: str, requests: int) 
         elif result.variant:
             variants[result.variant] = variants.get(result.variant, 0) + 1
     latencies.sort()
-    summary = {
-        "endpoint": endpoint,
-        "requests": requests,
-        "ok": requests - len(errors),
-        "errors": len(errors),
-        "error_samples": errors[:3],
-        "variants": variants,
-        "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
-        "p99_ms": round(latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))], 2) if latencies else None,
-    }
+    summary = SmokeTestResult(
+        endpoint=endpoint,
+        requests=requests,
+        ok=requests - len(errors),
+        errors=len(errors),
+        error_samples=errors[:3],
+        variants=variants,
+        p50_ms=round(statistics.median(latencies), 2) if latencies else None,
+        p99_ms=round(latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))], 2) if latencies else None,
+    )
     if errors:
         raise SmokeTestFailed(f"{len(errors)} of {requests} requests to {endpoint} failed, e.g. {errors[0]}")
     return summary

@@ -15,6 +15,7 @@ from airflow.sdk import get_current_context
 from airflow.sdk.exceptions import AirflowSkipException
 
 from mlops.airflow.failures import final_errors
+from mlops.airflow.records import RetrainRequest, ScheduleRunSummary
 from mlops.settings import load_settings
 
 RETRAIN_ASSET_URI = "mlops://retrain/training_pipeline"
@@ -63,22 +64,24 @@ def run_schedule(name: str) -> dict[str, Any]:
         )
         result = run(monitoring, schedule, window)
     retrain = result.Retrain
-    return {
-        "schedule": name,
-        "endpoint": result.EndpointName,
-        "run": result.MonitoringRunName,
-        "window": [window.start.isoformat(), window.end.isoformat()],
-        "violations": len(result.violations),
-        "report": result.ReportUri,
-        "alerts": len(result.Alerts),
-        "retrain": bool(retrain and retrain.Retrain),
-        "retrain_reason": retrain.Reason if retrain else None,
-    }
+    return ScheduleRunSummary(
+        schedule=name,
+        endpoint=result.EndpointName,
+        run=result.MonitoringRunName,
+        window=(window.start.isoformat(), window.end.isoformat()),
+        violations=len(result.violations),
+        report=result.ReportUri,
+        alerts=len(result.Alerts),
+        retrain=bool(retrain and retrain.Retrain),
+        retrain_reason=retrain.Reason if retrain else None,
+    ).model_dump(mode="json")
 
 
 def request_retraining(runs: Any) -> dict[str, Any]:
     """Succeeds (emitting the retrain asset event) only when a run asked for retraining."""
-    asking = [r for r in (runs or []) if r and r.get("retrain")]
+    asking = [s for s in (ScheduleRunSummary.model_validate(r) for r in (runs or []) if r) if s.retrain]
     if not asking:
         raise AirflowSkipException("no monitor asked for retraining")
-    return {"endpoints": sorted({r["endpoint"] for r in asking}), "reasons": [r["retrain_reason"] for r in asking]}
+    return RetrainRequest(
+        endpoints=sorted({s.endpoint for s in asking}), reasons=[s.retrain_reason for s in asking]
+    ).model_dump(mode="json")

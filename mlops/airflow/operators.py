@@ -24,7 +24,8 @@ from airflow.sdk.exceptions import AirflowFailException
 from mlops.airflow import deploy_steps, steps
 from mlops.airflow.context import suffix_of
 from mlops.airflow.failures import final_errors
-from mlops.airflow.request import DeploymentRequest, TrainingRequest, objective_for
+from mlops.airflow.records import DatasetSplit, DeploymentStarted, DeploymentTarget, IngestedDataset
+from mlops.airflow.request import TrainingRequest, objective_for
 from mlops.airflow.triggers import EndpointDeploymentTrigger, TrainingJobTrigger, TuningJobTrigger
 from mlops.settings import load_settings
 
@@ -64,6 +65,12 @@ class _JobOperator(BaseOperator):
         self.poll_seconds = poll_seconds
         self.sync_wait_seconds = sync_wait_seconds
 
+    def _inputs(self) -> tuple[TrainingRequest, dict[str, Any], dict[str, Any]]:
+        """The run's request, dataset and split, read back from XCom as their records (JSON form for the steps)."""
+        dataset = IngestedDataset.model_validate(self.dataset).model_dump(mode="json")
+        split = DatasetSplit.model_validate(self.split).model_dump(mode="json")
+        return TrainingRequest.model_validate(self.request), dataset, split
+
 
 class TuningJobOperator(_JobOperator):
     """Run the pipeline's hyperparameter tuning job (its training jobs run in parallel on the training
@@ -71,10 +78,10 @@ class TuningJobOperator(_JobOperator):
 
     def execute(self, context: Any) -> Any:
         settings = load_settings()
-        request = TrainingRequest.from_dict(self.request)
+        request, dataset, split = self._inputs()
         name = steps.job_name(request, suffix_of(context))
         with final_errors():
-            tuning = steps.build_tuning_job(settings, request, self.dataset, self.split, name)
+            tuning = steps.build_tuning_job(settings, request, dataset, split, name)
             job, started = steps.start_or_find_tuning_job(settings, tuning)
         config = job.HyperParameterTuningJobConfig
         self.log.info(
@@ -106,15 +113,15 @@ class TuningJobOperator(_JobOperator):
         settings = load_settings()
         with final_errors():
             result = steps.tuning_result(steps.tuning_store(settings).load(event["name"]))
-        objective = result["objective"] or {}
+        objective = result.objective
         self.log.info(
             "best training job %s: %s=%s with %s",
-            result["training_job"],
-            objective.get("metric"),
-            objective.get("value"),
-            result["hyperparameters"],
+            result.training_job,
+            objective.metric if objective else None,
+            objective.value if objective else None,
+            result.hyperparameters,
         )
-        return result
+        return result.model_dump(mode="json")
 
 
 class TrainingJobOperator(_JobOperator):
@@ -122,10 +129,10 @@ class TrainingJobOperator(_JobOperator):
 
     def execute(self, context: Any) -> Any:
         settings = load_settings()
-        request = TrainingRequest.from_dict(self.request)
+        request, dataset, split = self._inputs()
         name = steps.job_name(request, suffix_of(context))
         with final_errors():
-            job_request = steps.build_training_job(settings, request, self.dataset, self.split, name)
+            job_request = steps.build_training_job(settings, request, dataset, split, name)
             job, started = steps.start_or_find_training_job(settings, job_request)
         self.log.info("%s training job %s", "started" if started else "found the earlier try's", name)
         ended = wait_briefly(
@@ -143,10 +150,11 @@ class TrainingJobOperator(_JobOperator):
         if event.get("status") == "Error":
             raise AirflowFailException(f"training job {event.get('name')}: {event.get('reason')}")
         settings = load_settings()
-        request = TrainingRequest.from_dict(self.request)
+        request, dataset, _ = self._inputs()
         with final_errors():
-            objective = objective_for(request, settings, self.dataset["problem"]).metric
-            return steps.training_result(steps.describe_training_job(settings, event["name"]), objective)
+            objective = objective_for(request, settings, dataset["problem"]).MetricName
+            result = steps.training_result(steps.describe_training_job(settings, event["name"]), objective)
+        return result.model_dump(mode="json")
 
 
 class DeploymentOperator(BaseOperator):
@@ -170,34 +178,31 @@ class DeploymentOperator(BaseOperator):
 
     def execute(self, context: Any) -> Any:
         settings = load_settings()
-        request = DeploymentRequest.from_dict(self.target["deployment"])
+        target = DeploymentTarget.of(self.target)
         with final_errors():
             started = deploy_steps.start_deployment(
-                settings, request, self.target["group"], int(self.target["version"]), suffix_of(context)
+                settings, target.deployment, target.group, target.version, suffix_of(context)
             )
         self.log.info(
-            "endpoint %s: %s, config %s (model %s)",
-            started["endpoint"],
-            started["mode"],
-            started["config"],
-            started["model"],
+            "endpoint %s: %s, config %s (model %s)", started.endpoint, started.mode, started.config, started.model
         )
 
         def ended() -> tuple[str, str | None] | None:
             return deploy_steps.deployment_state(
-                deploy_steps.describe_endpoint(settings, started["endpoint"]), started["config"]
+                deploy_steps.describe_endpoint(settings, started.endpoint), started.config
             )
 
         state = wait_briefly(ended, self.sync_wait_seconds)
+        carried = started.model_dump(mode="json")
         if state:
-            return self.execute_complete(context, {"state": state[0], "reason": state[1], "started": started})
+            return self.execute_complete(context, {"state": state[0], "reason": state[1], "started": carried})
         self.defer(
             trigger=EndpointDeploymentTrigger(
                 deploy_steps.router_url(settings),
-                started["endpoint"],
-                started["config"],
+                started.endpoint,
+                started.config,
                 self.poll_seconds,
-                started=started,
+                started=carried,
                 first_check_delay=FIRST_CHECK_DELAY,
             ),
             method_name="execute_complete",
@@ -206,10 +211,10 @@ class DeploymentOperator(BaseOperator):
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
         settings = load_settings()
-        started = event["started"]
-        request = DeploymentRequest.from_dict(self.target["deployment"])
+        started = DeploymentStarted.model_validate(event["started"])
+        request = DeploymentTarget.of(self.target).deployment
         with final_errors():
             result = deploy_steps.finish_deployment(settings, request, started, event["state"], event.get("reason"))
-        weights = ", ".join(f"{v['name']}={v['weight']:g}" for v in result["variants"])
-        self.log.info("endpoint %s InService at %s; weights %s", result["endpoint"], result["url"], weights)
-        return result
+        weights = ", ".join(f"{v.name}={v.weight or 0:g}" for v in result.variants)
+        self.log.info("endpoint %s InService at %s; weights %s", result.endpoint, result.url, weights)
+        return result.model_dump(mode="json")

@@ -129,6 +129,13 @@ def training_params() -> dict[str, Param]:
             description='e.g. {"num_round": "200"}',
             section="Training",
         ),
+        "ranges": Param(
+            {},
+            type="object",
+            title="Search ranges",
+            description='empty: the algorithm\'s DefaultTuning; e.g. {"eta": "0.05:0.5:log", "max_depth": "3:8:int"}',
+            section="Training",
+        ),
         "model_group": Param("churn", type="string", title="Model package group", section="Registry"),
         "policy_file": Param(
             "policies/promotion.yaml", type="string", title="Promotion policy file", section="Registry"

@@ -9,12 +9,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+
+from mlops.core.algorithm import AlgorithmSpec, DefaultTuning, ProblemTypeSpecification, check_ranges
+from mlops.core.datasets import ProblemType
 from mlops.core.errors import MlopsError, NotFoundError, ValidationError
 from mlops.core.ids import check_name
+from mlops.core.records import Record
+from mlops.core.tuning import (
+    HyperParameterTuningJobConfig,
+    HyperParameterTuningJobObjective,
+    HyperParameterTuningJobStrategyType,
+    ResourceLimits,
+)
 from mlops.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -27,31 +37,7 @@ TRAINING_POOL = "mlops_training"
 TRAINING_POOL_SLOTS = 2
 
 
-@dataclass(frozen=True)
-class SearchDefaults:
-    """How the pipeline tunes an algorithm when the form only names it."""
-
-    static: dict[str, str]
-    ranges: dict[str, str]  # NAME -> MIN:MAX[:int][:log] or A,B,C (the CLI's --range syntax)
-    single: dict[str, str]  # the hyperparameters of a run without tuning (tuning strategy "none")
-
-
-SEARCH: dict[str, SearchDefaults] = {
-    "xgboost": SearchDefaults(
-        static={"num_round": "100", "early_stopping_rounds": "10", "nthread": "1"},
-        ranges={"eta": "0.05:0.5:log", "max_depth": "3:8:int", "min_child_weight": "1:10", "subsample": "0.6:1.0"},
-        single={"eta": "0.2", "max_depth": "5", "subsample": "0.9"},
-    ),
-    "linear-learner": SearchDefaults(
-        static={"epochs": "6", "num_models": "4"},
-        ranges={"learning_rate": "0.001:0.5:log", "wd": "0.000001:0.01:log", "mini_batch_size": "100:1000:int"},
-        single={"mini_batch_size": "500"},
-    ),
-}
-
-
-@dataclass(frozen=True)
-class DeploymentRequest:
+class DeploymentRequest(Record):
     endpoint_name: str
     environment: str
     strategy: str
@@ -62,16 +48,12 @@ class DeploymentRequest:
     alarms: tuple[str, ...] = ()
     smoke_requests: int = 300
 
-    def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "alarms": list(self.alarms)}
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> DeploymentRequest:
-        return cls(**{**data, "alarms": tuple(data.get("alarms") or ())})
+class TrainingRequest(Record):
+    """The run's form, checked, with what the run takes from its algorithm's ``algorithm.json`` (read once,
+    by the first task): the search, the problem types and the tuning resource. Passed between tasks as
+    ``model_dump(mode="json")`` and read back with ``model_validate``."""
 
-
-@dataclass(frozen=True)
-class TrainingRequest:
     dataset_name: str
     dataset_source: str
     bundled_rows: int
@@ -87,16 +69,12 @@ class TrainingRequest:
     model_group: str
     policy_file: str
     deployment: DeploymentRequest
-    static_hyperparameters: dict[str, str] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["deployment"] = self.deployment.as_dict()
-        return data
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> TrainingRequest:
-        return cls(**{**data, "deployment": DeploymentRequest.from_dict(data["deployment"])})
+    static_hyperparameters: dict[str, str] = Field(default_factory=dict)
+    # From algorithm.json: DefaultTuning (its ParameterRanges replaced by the form's ranges, if any), the
+    # problem types and TuningResourceHyperParameter.
+    search: DefaultTuning
+    problem_types: tuple[ProblemTypeSpecification, ...]
+    tuning_resource: str | None = None
 
     @property
     def tuned(self) -> bool:
@@ -159,21 +137,54 @@ def check_split(train: float, validation: float, test: float) -> None:
         raise ValidationError("split_test", "evaluation scores the model on the test split: give it a share")
 
 
-def check_algorithm(settings: Settings, algorithm: str) -> None:
-    from mlops.algorithms.catalog import AlgorithmCatalog
+def check_algorithm(settings: Settings, algorithm: str) -> AlgorithmSpec:
+    """The algorithm's spec; refused unless its algorithm.json gives the pipeline a DefaultTuning."""
+    from mlops.services.catalog import algorithm_catalog
 
-    catalog = AlgorithmCatalog(settings.algorithms_dir)
+    catalog = algorithm_catalog(settings)
     try:
-        catalog.folder(algorithm)
+        spec = catalog.get(algorithm)
     except NotFoundError:
         known = ", ".join(catalog.names()) or "none"
         raise ValidationError(
             "algorithm", f"{algorithm!r} is not an algorithm of the catalog; known: {known}"
         ) from None
-    if algorithm not in SEARCH:
+    if spec.DefaultTuning is None:
+        tuned = [name for name in catalog.names() if catalog.get(name).DefaultTuning is not None]
         raise ValidationError(
-            "algorithm", f"the pipeline has no search space for {algorithm!r}; it tunes: {', '.join(sorted(SEARCH))}"
+            "algorithm",
+            f"the pipeline has no search space for {algorithm!r} (no DefaultTuning in its algorithm.json); "
+            f"it tunes: {', '.join(tuned)}",
         )
+    return spec
+
+
+def check_search(
+    spec: AlgorithmSpec, ranges: Mapping[str, Any], static: Mapping[str, str], strategy: str
+) -> DefaultTuning:
+    """The algorithm's DefaultTuning, with the form's ranges (if any) in place of its ParameterRanges; the
+    ranges are checked as ``mlops tune --range`` checks them."""
+    from mlops.services.tuning_config import parse_ranges
+
+    assert spec.DefaultTuning is not None
+    search = spec.DefaultTuning
+    if not isinstance(ranges, Mapping):
+        raise ValidationError(
+            "ranges", f'give an object of NAME: RANGE, e.g. {{"eta": "0.05:0.5:log"}}; got {ranges!r}'
+        )
+    if ranges:
+        parsed = parse_ranges(((str(k), str(v)) for k, v in ranges.items()), "ranges")
+        check_ranges(spec, parsed, "ranges")
+        also_static = sorted(set(parsed.names()) & set(static))
+        if also_static:
+            raise ValidationError("ranges", f"{', '.join(also_static)} also given in hyperparameters; give each once")
+        defaults = {k: v for k, v in search.StaticHyperParameters.items() if k not in parsed.names()}
+        search = search.model_copy(update={"ParameterRanges": parsed, "StaticHyperParameters": defaults})
+    if strategy == "Hyperband" and spec.TuningResourceHyperParameter is None:
+        raise ValidationError(
+            "tuning_strategy", f"Hyperband needs a TuningResourceHyperParameter, which {spec.AlgorithmName} lacks"
+        )
+    return search
 
 
 def resolve_policy_file(path: str) -> Path:
@@ -235,7 +246,7 @@ def check_environment(policy_file: str, environment: str) -> None:
 def parse_training_request(params: Mapping[str, Any], settings: Settings) -> TrainingRequest:
     """Every field of the training pipeline's form, checked; raises ValidationError naming the field."""
     algorithm = str(_get(params, "algorithm", "xgboost")).strip()
-    check_algorithm(settings, algorithm)
+    spec = check_algorithm(settings, algorithm)
     source = str(_get(params, "dataset_source", "bundled:churn")).strip()
     if source.startswith(BUNDLED_PREFIX) and source[len(BUNDLED_PREFIX) :] not in BUNDLED_DATASETS:
         raise ValidationError("dataset_source", f"{source!r}: the bundled datasets are {', '.join(BUNDLED_DATASETS)}")
@@ -250,6 +261,7 @@ def parse_training_request(params: Mapping[str, Any], settings: Settings) -> Tra
     if matched is None:
         raise ValidationError("tuning_strategy", f"{strategy!r}: use one of {', '.join(TUNING_STRATEGIES)}")
     static = {str(k): str(v) for k, v in dict(_get(params, "hyperparameters", {}) or {}).items()}
+    search = check_search(spec, _get(params, "ranges", {}), static, matched)
     request = TrainingRequest(
         dataset_name=_name(params, "dataset_name", "churn"),
         dataset_source=source,
@@ -267,6 +279,9 @@ def parse_training_request(params: Mapping[str, Any], settings: Settings) -> Tra
         policy_file=str(_get(params, "policy_file", "policies/promotion.yaml")),
         deployment=check_deployment(params),
         static_hyperparameters=static,
+        search=search,
+        problem_types=spec.SupportedProblemTypes,
+        tuning_resource=spec.TuningResourceHyperParameter,
     )
     check_environment(request.policy_file, request.deployment.environment)
     if request.tuned:
@@ -279,115 +294,56 @@ def parse_training_request(params: Mapping[str, Any], settings: Settings) -> Tra
 # ------------------------------------------------------------------------------------- tuning config
 
 
-@dataclass(frozen=True)
-class Objective:
-    metric: str
-    maximize: bool
-
-
-_USUAL_OBJECTIVE = {
-    ("xgboost", "BinaryClassification"): "validation:auc",
-    ("xgboost", "MulticlassClassification"): "validation:mlogloss",
-    ("xgboost", "Regression"): "validation:rmse",
-    ("linear-learner", "BinaryClassification"): "validation:roc_auc_score",
-    ("linear-learner", "MulticlassClassification"): "validation:multiclass_accuracy",
-    ("linear-learner", "Regression"): "validation:rmse",
-}
-
-
-def objective_for(request: TrainingRequest, settings: Settings, problem: str | None) -> Objective:
-    """The metric tuning optimises: the form's, else the algorithm's usual one for the problem type
-    (binary classification until the data says otherwise)."""
-    from mlops.algorithms.catalog import AlgorithmCatalog
-
-    spec = AlgorithmCatalog(settings.algorithms_dir).get(request.algorithm)
-    objectives = spec.TrainingSpecification.SupportedTuningJobObjectiveMetrics
-    supported = {o.MetricName: o.Type.value == "Maximize" for o in objectives}
-    metric = request.objective or _USUAL_OBJECTIVE[(request.algorithm, problem or "BinaryClassification")]
-    if metric not in supported:
-        raise ValidationError(
-            "objective", f"{metric!r} is not an objective of {request.algorithm}: {', '.join(supported)}"
-        )
-    return Objective(metric, supported[metric])
-
-
-def problem_hyperparameters(algorithm: str, problem: str, classes: int) -> dict[str, str]:
-    """The static hyperparameters a dataset's problem type implies."""
-    if algorithm == "xgboost":
-        if problem == "Regression":
-            return {"objective": "reg:squarederror", "eval_metric": "rmse"}
-        if problem == "MulticlassClassification":
-            return {"objective": "multi:softprob", "num_class": str(classes), "eval_metric": "mlogloss"}
-        return {"objective": "binary:logistic", "eval_metric": "logloss,auc"}
-    if problem == "Regression":
-        return {"predictor_type": "regressor"}
-    if problem == "MulticlassClassification":
-        return {"predictor_type": "multiclass_classifier", "num_classes": str(classes)}
-    return {"predictor_type": "binary_classifier"}
-
-
-def parameter_ranges(ranges: Mapping[str, str]) -> Any:
-    """``{"eta": "0.05:0.5:log", "max_depth": "3:8:int", "booster": "gbtree,dart"}`` as ParameterRanges."""
-    from mlops.core.tuning import (
-        CategoricalParameterRange,
-        ContinuousParameterRange,
-        IntegerParameterRange,
-        ParameterRanges,
-        ScalingType,
-    )
-
-    continuous, integer, categorical = [], [], []
-    for name, spec in ranges.items():
-        parts = spec.split(":")
-        if "," in spec or len(parts) < 2:
-            categorical.append(CategoricalParameterRange(Name=name, Values=tuple(spec.split(","))))
-            continue
-        scaling = ScalingType.Logarithmic if "log" in parts[2:] else ScalingType.Auto
-        if "int" in parts[2:]:
-            integer.append(IntegerParameterRange(Name=name, MinValue=parts[0], MaxValue=parts[1], ScalingType=scaling))
-        else:
-            continuous.append(
-                ContinuousParameterRange(Name=name, MinValue=parts[0], MaxValue=parts[1], ScalingType=scaling)
-            )
-    return ParameterRanges(
-        ContinuousParameterRanges=tuple(continuous),
-        IntegerParameterRanges=tuple(integer),
-        CategoricalParameterRanges=tuple(categorical),
+def problem_type(request: TrainingRequest, problem: str | None) -> ProblemTypeSpecification:
+    """What the algorithm's algorithm.json says for the dataset's problem type (binary classification until
+    the data says otherwise)."""
+    wanted = problem or ProblemType.BinaryClassification
+    for entry in request.problem_types:
+        if entry.ProblemType == wanted:
+            return entry
+    supported = ", ".join(e.ProblemType.value for e in request.problem_types) or "none"
+    raise ValidationError(
+        "dataset", f"{request.algorithm} does not train for {wanted}; its algorithm.json supports: {supported}"
     )
 
 
-def tuning_config(request: TrainingRequest, objective: Objective) -> Any:
+def objective_for(
+    request: TrainingRequest, settings: Settings, problem: str | None
+) -> HyperParameterTuningJobObjective:
+    """The objective tuning optimises: the form's, else the algorithm's DefaultTuningJobObjective for the
+    problem type; its direction is the one the algorithm declares for the metric."""
+    from mlops.services.catalog import algorithm_catalog
+    from mlops.services.tuning_config import tuning_objective
+
+    spec = algorithm_catalog(settings).get(request.algorithm)
+    metric = request.objective or problem_type(request, problem).DefaultTuningJobObjective.MetricName
+    return tuning_objective(spec, metric, None, "objective")
+
+
+def problem_hyperparameters(request: TrainingRequest, problem: str, classes: int) -> dict[str, str]:
+    """The static hyperparameters a dataset's problem type implies (algorithm.json's SupportedProblemTypes)."""
+    entry = problem_type(request, problem)
+    extra = {entry.ClassCountHyperParameter: str(classes)} if entry.ClassCountHyperParameter else {}
+    return {**entry.HyperParameters, **extra}
+
+
+def tuning_config(
+    request: TrainingRequest, objective: HyperParameterTuningJobObjective
+) -> HyperParameterTuningJobConfig:
     """The HyperParameterTuningJobConfig of a run (Hyperband's MaxResource from the resource hyperparameter)."""
-    from mlops.core.tuning import (
-        HyperbandStrategyConfig,
-        HyperParameterTuningJobConfig,
-        HyperParameterTuningJobObjective,
-        HyperParameterTuningJobStrategyConfig,
-        HyperParameterTuningJobStrategyType,
-        ObjectiveType,
-        ResourceLimits,
-    )
+    from mlops.services.tuning_config import full_job_steps, tuning_job_config
 
-    defaults = SEARCH[request.algorithm]
     strategy = HyperParameterTuningJobStrategyType(request.tuning_strategy)
-    strategy_config = None
-    if strategy is HyperParameterTuningJobStrategyType.Hyperband:
-        resource = "num_round" if request.algorithm == "xgboost" else "epochs"
-        full = max(int({**defaults.static, **request.static_hyperparameters}.get(resource, "0") or 0), 2)
-        # Rungs start where the metric means something: about a thirtieth of the full budget (3 of 100).
-        smallest = min(max(1, round(full / 30)), full - 1)
-        strategy_config = HyperParameterTuningJobStrategyConfig(
-            HyperbandStrategyConfig=HyperbandStrategyConfig(MinResource=smallest, MaxResource=full)
-        )
-    return HyperParameterTuningJobConfig(
-        Strategy=strategy,
-        StrategyConfig=strategy_config,
-        HyperParameterTuningJobObjective=HyperParameterTuningJobObjective(
-            Type=ObjectiveType.Maximize if objective.maximize else ObjectiveType.Minimize, MetricName=objective.metric
-        ),
-        ResourceLimits=ResourceLimits(
-            MaxNumberOfTrainingJobs=request.max_jobs, MaxParallelTrainingJobs=request.max_parallel
-        ),
-        ParameterRanges=parameter_ranges(defaults.ranges),
-        RandomSeed=request.split_seed,
+    static = {**request.search.StaticHyperParameters, **request.static_hyperparameters}
+    hyperband = strategy is HyperParameterTuningJobStrategyType.Hyperband
+    config, _ = tuning_job_config(
+        strategy=strategy,
+        objective=objective,
+        ranges=request.search.ParameterRanges,
+        limits=ResourceLimits(MaxNumberOfTrainingJobs=request.max_jobs, MaxParallelTrainingJobs=request.max_parallel),
+        resource=request.tuning_resource,
+        static=static,
+        max_resource=max(full_job_steps(request.tuning_resource, static), 2) if hyperband else None,
+        seed=request.split_seed,
     )
+    return config

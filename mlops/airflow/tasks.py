@@ -1,5 +1,6 @@
 """The callables of the DAGs' TaskFlow tasks. Each reads what Airflow gives it (params, upstream
-results), calls one step of ``mlops.airflow.steps`` / ``deploy_steps`` and returns a JSON-able dict.
+results: the JSON form of the records of ``mlops.airflow.records``, read back with ``model_validate``),
+calls one step of ``mlops.airflow.steps`` / ``deploy_steps`` and returns a JSON-able dict.
 Errors a retry cannot fix fail the task at once with the platform's message (``final_errors``)."""
 
 from __future__ import annotations
@@ -11,6 +12,17 @@ from airflow.sdk import get_current_context
 from mlops.airflow import deploy_steps, report, steps
 from mlops.airflow.context import pull
 from mlops.airflow.failures import final_errors
+from mlops.airflow.records import (
+    ApprovalRequest,
+    CandidateEvaluation,
+    DatasetSplit,
+    DataValidation,
+    DeployedEndpoint,
+    DeploymentTarget,
+    IngestedDataset,
+    ModelVersionSummary,
+    TrainingResult,
+)
 from mlops.airflow.request import DeploymentRequest, TrainingRequest, check_deployment, parse_training_request
 from mlops.settings import load_settings
 
@@ -21,59 +33,80 @@ def check_inputs() -> dict[str, Any]:
     """The first task: the whole form checked before anything runs."""
     params = dict(get_current_context()["params"])
     with final_errors():
-        return parse_training_request(params, load_settings()).as_dict()
+        return parse_training_request(params, load_settings()).model_dump(mode="json")
 
 
 def ingest(request: dict[str, Any]) -> dict[str, Any]:
     with final_errors():
-        return steps.ingest_dataset(load_settings(), TrainingRequest.from_dict(request))
+        return steps.ingest_dataset(load_settings(), TrainingRequest.model_validate(request)).model_dump(mode="json")
 
 
 def validate(dataset: dict[str, Any]) -> dict[str, Any]:
     with final_errors():
-        return steps.validate_dataset(load_settings(), dataset)
+        return steps.validate_dataset(load_settings(), IngestedDataset.model_validate(dataset)).model_dump(mode="json")
 
 
 def split(request: dict[str, Any], dataset: dict[str, Any]) -> dict[str, Any]:
     with final_errors():
-        return steps.split_dataset(load_settings(), TrainingRequest.from_dict(request), dataset)
+        parts = steps.split_dataset(
+            load_settings(), TrainingRequest.model_validate(request), IngestedDataset.model_validate(dataset)
+        )
+        return parts.model_dump(mode="json")
 
 
 def choose_training(request: dict[str, Any]) -> str:
-    return "tune" if TrainingRequest.from_dict(request).tuned else "train"
+    return "tune" if TrainingRequest.model_validate(request).tuned else "train"
 
 
 def register(request: dict[str, Any], dataset: dict[str, Any], split: dict[str, Any]) -> dict[str, Any]:
-    trained = pull(get_current_context(), *TRAINING_TASKS)
+    trained = TrainingResult.model_validate(pull(get_current_context(), *TRAINING_TASKS))
     with final_errors():
-        return steps.register_candidate(load_settings(), TrainingRequest.from_dict(request), dataset, split, trained)
+        candidate = steps.register_candidate(
+            load_settings(),
+            TrainingRequest.model_validate(request),
+            IngestedDataset.model_validate(dataset),
+            DatasetSplit.model_validate(split),
+            trained,
+        )
+    return candidate.model_dump(mode="json")
 
 
 def evaluate(candidate: dict[str, Any], split: dict[str, Any], validation: dict[str, Any]) -> dict[str, Any]:
-    trained = pull(get_current_context(), *TRAINING_TASKS)
+    trained = TrainingResult.model_validate(pull(get_current_context(), *TRAINING_TASKS))
     with final_errors():
-        return steps.evaluate_candidate(load_settings(), candidate, split, validation, trained)
+        evaluation = steps.evaluate_candidate(
+            load_settings(),
+            ModelVersionSummary.model_validate(candidate),
+            DatasetSplit.model_validate(split),
+            DataValidation.model_validate(validation),
+            trained,
+        )
+    return evaluation.model_dump(mode="json")
 
 
 def policy_gate(request: dict[str, Any], evaluation: dict[str, Any], validation: dict[str, Any]) -> dict[str, Any]:
     """The promotion policy; on success also the approval's subject and body."""
     trained = pull(get_current_context(), *TRAINING_TASKS) or {}
+    run, candidate = TrainingRequest.model_validate(request), CandidateEvaluation.model_validate(evaluation)
     with final_errors():
-        gate = steps.policy_gate(load_settings(), TrainingRequest.from_dict(request), evaluation, validation)
-    return {
-        **gate,
-        "group": evaluation["group"],
-        "version": evaluation["version"],
-        "deployment": request["deployment"],
-        "subject": report.approval_subject(evaluation, gate),
-        "body": report.approval_body(request, trained, evaluation, gate),
-    }
+        gate = steps.policy_gate(load_settings(), run, candidate, DataValidation.model_validate(validation))
+    shown = gate.model_dump(mode="json")
+    return ApprovalRequest(
+        **gate.model_dump(),
+        group=candidate.group,
+        version=candidate.version,
+        deployment=run.deployment,
+        subject=report.approval_subject(evaluation, shown),
+        body=report.approval_body(request, trained, evaluation, shown),
+    ).model_dump(mode="json")
 
 
 def smoke_test(deployment: dict[str, Any], split: dict[str, Any]) -> dict[str, Any]:
     requests = int(get_current_context()["params"].get("smoke_requests", 300) or 0)
     with final_errors():
-        return deploy_steps.smoke_test(load_settings(), deployment["endpoint"], split["test"], requests)
+        test = DatasetSplit.model_validate(split).test
+        endpoint = DeployedEndpoint.model_validate(deployment).endpoint
+        return deploy_steps.smoke_test(load_settings(), endpoint, test, requests).model_dump(mode="json")
 
 
 def summary(
@@ -86,9 +119,10 @@ def summary(
     """The run's outcome in one record (also printed to the task log): approved or rejected, what was
     deployed where, the smoke test."""
     context = get_current_context()
+    ingested, parts = IngestedDataset.model_validate(dataset), DatasetSplit.model_validate(split)
     result = {
-        "dataset": f"{dataset['dataset']} version {dataset['version_number']} ({dataset['rows']} rows), "
-        f"split {split['split_id']} {split['rows']}",
+        "dataset": f"{ingested.dataset} version {ingested.version_number} ({ingested.rows} rows), "
+        f"split {parts.split_id} {parts.rows}",
         "validation": validation,
         "trained": pull(context, *TRAINING_TASKS),
         "evaluation": evaluation,
@@ -113,7 +147,7 @@ def check_deployment_inputs() -> dict[str, Any]:
         deployment: DeploymentRequest = check_deployment(params)
         group = str(params.get("model_group") or "churn")
         version = deploy_steps.approved_version(settings, group, params.get("model_version"))
-    return {"group": group, "version": version, "deployment": deployment.as_dict()}
+    return DeploymentTarget(group=group, version=version, deployment=deployment).model_dump(mode="json")
 
 
 def deployment_smoke_test(deployment: dict[str, Any]) -> dict[str, Any]:
@@ -124,7 +158,8 @@ def deployment_smoke_test(deployment: dict[str, Any]) -> dict[str, Any]:
     context = get_current_context()
     requests = int(context["params"].get("smoke_requests", 300) or 0)
     settings = load_settings()
+    deployed = DeployedEndpoint.model_validate(deployment)
     with final_errors():
-        package = open_registry(settings).describe_model_package(deployment["group"], deployment["version"])
+        package = open_registry(settings).describe_model_package(deployed.group, deployed.version)
         test_csv = held_out_test_file(package, dataset_store(settings))
-        return deploy_steps.smoke_test(settings, deployment["endpoint"], str(test_csv), requests)
+        return deploy_steps.smoke_test(settings, deployed.endpoint, str(test_csv), requests).model_dump(mode="json")

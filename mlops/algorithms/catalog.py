@@ -42,5 +42,7 @@ class AlgorithmCatalog:
         except PydanticValidationError as e:
             first = e.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
-            raise ValidationError(str(path), f"{where}: {first['msg']}") from None
+            raise ValidationError(str(path), f"{where}: {first['msg']}" if where else first["msg"]) from None
+        except ValidationError as e:  # a check of the spec's own (a default objective, a search range …)
+            raise ValidationError(str(path), str(e)) from None
         return spec.model_copy(update={"Folder": str(folder)})

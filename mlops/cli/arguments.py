@@ -58,6 +58,26 @@ def as_dict(pairs: Iterable[KeyValue], flag: str) -> dict[str, str]:
     return out
 
 
+def add_runtime_argument(parser: argparse.ArgumentParser, what: str, servers: bool = False) -> None:
+    """``--runtime NAME``: a row of the table of runtimes (mlops/runtime/table.py), checked when argparse
+    reads it; the help lists the table's rows (``servers``: only those that run model servers)."""
+    from mlops.runtime.table import DEFAULT_RUNTIME, runtime_entry, runtimes_help
+
+    def parse(name: str) -> str:
+        try:
+            entry = runtime_entry(name)
+            if servers:
+                entry.check_serves()
+        except ValidationError as e:
+            raise argparse.ArgumentTypeError(e.message) from None
+        return name
+
+    parse.__name__ = "runtime"
+    parser.add_argument(
+        "--runtime", default=DEFAULT_RUNTIME, type=parse, metavar="RUNTIME", help=f"{what}: {runtimes_help(servers)}"
+    )
+
+
 def add_command(sub: Any, name: str, help: str, description: str, examples: str) -> argparse.ArgumentParser:
     """A subcommand whose --help has what a newcomer needs: a description and an example to copy."""
     parser: argparse.ArgumentParser = sub.add_parser(

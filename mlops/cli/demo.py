@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from mlops.algorithms.catalog import AlgorithmCatalog
+    from mlops.services.catalog import algorithm_catalog
     from mlops.services.demo import run_demo
     from mlops.services.runtimes import server_runtime, training_runtime
 
@@ -24,7 +24,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     results = run_demo(
         training_runtime(settings, "local"),
         server_runtime(settings, "local"),
-        AlgorithmCatalog(settings.algorithms_dir),
+        algorithm_catalog(settings),
         settings.paths.demo_data,
         settings.artifacts,
         rows=args.rows,

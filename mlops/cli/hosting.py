@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlops.cli.arguments import add_command, as_dict, key_value
+from mlops.cli.arguments import add_command, add_runtime_argument, as_dict, key_value
 from mlops.cli.table import Column, print_table
 from mlops.core.errors import ValidationError
 
@@ -507,7 +507,7 @@ def add_hosting_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore
         "127.0.0.1:8085 by default. Ctrl-C stops it and every model server it started.",
         "examples:\n  mlops router\n  mlops router --runtime docker --workers 2",
     )
-    p.add_argument("--runtime", default="local", help="where model servers run: local (processes) or docker")
+    add_runtime_argument(p, "where model servers run", servers=True)
     p.add_argument("--workers", type=int, default=1, help="worker processes per model-server instance")
     p.add_argument("--model-timeout", type=float, default=60.0, help="seconds a model has to answer (default 60)")
     p.add_argument("--health-interval", type=float, default=1.0, help="seconds between health pings (default 1)")

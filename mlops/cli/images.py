@@ -49,10 +49,10 @@ def _ago(moment: datetime) -> str:
 
 
 def cmd_images(args: argparse.Namespace, settings: Settings) -> int:
-    from mlops.algorithms.catalog import AlgorithmCatalog
     from mlops.images.builder import ImageBuilder
+    from mlops.services.catalog import algorithm_catalog
 
-    builder = ImageBuilder(AlgorithmCatalog(settings.algorithms_dir), settings.home)
+    builder = ImageBuilder(algorithm_catalog(settings), settings.home)
     if args.action == "list":
         images = builder.list_images()
         if not images:

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlops.cli.arguments import add_command
+from mlops.cli.arguments import add_command, add_runtime_argument
 from mlops.cli.table import Column, print_table
 from mlops.core.registry import ModelApprovalStatus, ModelPackage
 
@@ -55,7 +55,7 @@ def add_registry_parser(sub: Any) -> None:
     p.add_argument("--tuning-job", help="the tuning job that chose this model")
     p.add_argument("--image-digest", help="the algorithm image's digest (sha256:…), if it ran in a container")
     p.add_argument("--evaluate", action="store_true", help="also evaluate on the split's test part (see evaluate)")
-    p.add_argument("--runtime", default="local", help="where the model server for --evaluate runs")
+    add_runtime_argument(p, "where the model server for --evaluate runs", servers=True)
     p.set_defaults(func=cmd_register)
 
     for action, verb in (("approve", "Approved"), ("reject", "Rejected")):
@@ -121,7 +121,7 @@ def add_registry_parser(sub: Any) -> None:
     p.add_argument("group")
     p.add_argument("--version", type=int, required=True)
     p.add_argument("--test", help="label-first CSV (default: the test part of the split it was trained on)")
-    p.add_argument("--runtime", default="local", help="where the model server runs: local or docker")
+    add_runtime_argument(p, "where the model server runs", servers=True)
     p.set_defaults(func=cmd_evaluate)
 
 

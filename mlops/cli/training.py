@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlops.cli.arguments import add_command, as_dict, key_value
+from mlops.cli.arguments import add_command, add_runtime_argument, as_dict, key_value
 from mlops.cli.table import Column, print_table, table_width
 from mlops.core.algorithm import AlgorithmSpec
 from mlops.core.errors import ValidationError
@@ -53,7 +53,7 @@ def short_metrics(job: TrainingJob, limit: int = SHOWN_METRICS) -> tuple[str, bo
 
 
 def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
-    from mlops.algorithms.catalog import AlgorithmCatalog
+    from mlops.services.catalog import algorithm_catalog
     from mlops.services.runtimes import training_runtime
     from mlops.services.training import TrainingInput, start_training
 
@@ -79,7 +79,7 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
         metric_definitions=as_dict(args.metric, "--metric"),
     )
     runtime = training_runtime(settings, args.runtime)
-    job = start_training(runtime, AlgorithmCatalog(settings.algorithms_dir), inp, settings.artifacts)
+    job = start_training(runtime, algorithm_catalog(settings), inp, settings.artifacts)
     print(f"training job {job.TrainingJobName} on the {runtime.name} runtime", flush=True)
     printer = TransitionPrinter()
     if args.no_wait:
@@ -213,9 +213,9 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_algorithms(args: argparse.Namespace, settings: Settings) -> int:
-    from mlops.algorithms.catalog import AlgorithmCatalog
+    from mlops.services.catalog import algorithm_catalog
 
-    catalog = AlgorithmCatalog(settings.algorithms_dir)
+    catalog = algorithm_catalog(settings)
     if args.action == "describe":
         if not args.name:
             raise ValidationError("NAME", f"name the algorithm to describe: one of {', '.join(catalog.names())}")
@@ -338,7 +338,7 @@ def add_training_parsers(sub: Any) -> None:
         "application/x-recordio-protobuf (default text/csv)",
     )
     p.add_argument("--input-mode", choices=["File", "Pipe"], default="File", help="File (default) or Pipe")
-    p.add_argument("--runtime", default="local", help="local (a process, default) or docker")
+    add_runtime_argument(p, "where the job runs")
     p.add_argument("--image", help="with --runtime docker: any image that follows the SageMaker contract")
     p.add_argument(
         "--metric",
@@ -400,7 +400,7 @@ def add_training_parsers(sub: Any) -> None:
     )
     p.add_argument("job", help="a Completed training job (see `mlops jobs`)")
     p.add_argument("--test", required=True, help="label-first CSV without header")
-    p.add_argument("--runtime", default="local", help="where the model server runs: local or docker")
+    add_runtime_argument(p, "where the model server runs", servers=True)
     p.set_defaults(func=cmd_evaluate)
 
     p = add_command(

@@ -7,94 +7,43 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from mlops.cli.arguments import as_dict, key_value, name_equals, split_key_value
+from mlops.cli.arguments import add_runtime_argument, as_dict, key_value, name_equals, split_key_value
 from mlops.cli.table import Column, print_table
 from mlops.core.errors import ValidationError
 from mlops.core.ids import unique_job_name
 from mlops.core.tuning import (
-    CategoricalParameterRange,
-    ContinuousParameterRange,
-    HyperbandStrategyConfig,
-    HyperParameterTuningJobConfig,
-    HyperParameterTuningJobObjective,
-    HyperParameterTuningJobStrategyConfig,
     HyperParameterTuningJobStrategyType,
     HyperParameterTuningJobWarmStartConfig,
-    IntegerParameterRange,
     ObjectiveType,
     ParameterRanges,
     ParentHyperParameterTuningJob,
     ResourceLimits,
-    ScalingType,
     TrainingJobEarlyStoppingType,
     TuningJobCompletionCriteria,
     WarmStartType,
 )
 from mlops.core.tuning_job import TuningJob
+from mlops.services.tuning_config import RANGE_HELP, tuning_job_config, tuning_objective
+from mlops.services.tuning_config import parse_ranges as parse_range_items
 
 if TYPE_CHECKING:
     from mlops.settings import Settings
 
-SCALINGS = {
-    "auto": ScalingType.Auto,
-    "linear": ScalingType.Linear,
-    "log": ScalingType.Logarithmic,
-    "reverse-log": ScalingType.ReverseLogarithmic,
-}
 RANGE_FORM = "NAME=MIN:MAX[:int][:log|linear|reverse-log|auto] or NAME=A,B,C"
 RANGE_EXAMPLE = "eta=0.01:0.5:log"
-RANGE_HELP = (
-    "NAME=MIN:MAX[:int][:log|linear|reverse-log|auto] for numbers, NAME=A,B,C for categories "
-    "(repeat). e.g. eta=0.01:0.5:log max_depth=2:10:int objective=binary:logistic,binary:hinge"
-)
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
 
 
 def parse_ranges(items: list[str]) -> ParameterRanges:
-    continuous, integer, categorical = [], [], []
-    for item in items:
-        name, spec = split_key_value(item, "--range", RANGE_EXAMPLE, RANGE_FORM)
-        if not spec:
-            raise ValidationError(f"--range {name}", f"give a range after '=': {RANGE_HELP}")
-        parts = spec.split(":")
-        if "," in spec or len(parts) < 2 or not (_is_number(parts[0]) and _is_number(parts[1])):
-            categorical.append(CategoricalParameterRange(Name=name, Values=tuple(v for v in spec.split(",") if v)))
-            continue
-        low, high, flags = parts[0], parts[1], [p.lower() for p in parts[2:]]
-        unknown = [f for f in flags if f != "int" and f not in SCALINGS]
-        if unknown:
-            raise ValidationError(f"--range {name}", f"unknown flag(s) {unknown}; use int and one of {list(SCALINGS)}")
-        scaling = next((SCALINGS[f] for f in flags if f in SCALINGS), ScalingType.Auto)
-        if "int" in flags:
-            integer.append(IntegerParameterRange(Name=name, MinValue=low, MaxValue=high, ScalingType=scaling))
-        else:
-            continuous.append(ContinuousParameterRange(Name=name, MinValue=low, MaxValue=high, ScalingType=scaling))
-    return ParameterRanges(
-        ContinuousParameterRanges=tuple(continuous),
-        IntegerParameterRanges=tuple(integer),
-        CategoricalParameterRanges=tuple(categorical),
-    )
+    """``--range`` options (``NAME=SPEC``, the syntax of ``mlops.services.tuning_config``) as ParameterRanges."""
+    return parse_range_items((split_key_value(item, "--range", RANGE_EXAMPLE, RANGE_FORM) for item in items), "--range")
 
 
-def _objective_type(args: argparse.Namespace, settings: Settings) -> ObjectiveType:
+def _direction(args: argparse.Namespace) -> ObjectiveType | None:
     if args.maximize:
         return ObjectiveType.Maximize
     if args.minimize:
         return ObjectiveType.Minimize
-    from mlops.algorithms.catalog import AlgorithmCatalog
-
-    spec = AlgorithmCatalog(settings.algorithms_dir).get(args.algorithm)
-    for o in spec.TrainingSpecification.SupportedTuningJobObjectiveMetrics:
-        if o.MetricName == args.objective:
-            return o.Type
-    raise ValidationError("--objective", f"say --maximize or --minimize for {args.objective!r}")
+    return None
 
 
 class ProgressLine:
@@ -125,40 +74,34 @@ class ProgressLine:
 
 
 def cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
-    from mlops.algorithms.catalog import AlgorithmCatalog
+    from mlops.services.catalog import algorithm_catalog
     from mlops.services.tuning import TuningInput, build_tuning_request, start_tuning_job, wait_tuning_job
     from mlops.tuning.job_store import TuningJobStore
 
     strategy = HyperParameterTuningJobStrategyType(args.strategy.capitalize())
-    static = as_dict(args.static, "--static")
-    strategy_config = None
-    if strategy is HyperParameterTuningJobStrategyType.Hyperband:
-        from mlops.algorithms.catalog import AlgorithmCatalog as _Catalog
-
-        resource = _Catalog(settings.algorithms_dir).get(args.algorithm).TuningResourceHyperParameter
-        max_resource = args.max_resource or int(static.pop(resource, 0) or 0) if resource else args.max_resource
-        if not max_resource:
-            raise ValidationError("--max-resource", f"Hyperband needs the steps of a full job (e.g. {resource})")
-        strategy_config = HyperParameterTuningJobStrategyConfig(
-            HyperbandStrategyConfig=HyperbandStrategyConfig(MinResource=args.min_resource, MaxResource=max_resource)
-        )
-    config = HyperParameterTuningJobConfig(
-        Strategy=strategy,
-        StrategyConfig=strategy_config,
-        HyperParameterTuningJobObjective=HyperParameterTuningJobObjective(
-            Type=_objective_type(args, settings), MetricName=args.objective
+    catalog = algorithm_catalog(settings)
+    spec = catalog.get(args.algorithm)
+    config, static = tuning_job_config(
+        strategy=strategy,
+        objective=tuning_objective(
+            spec, args.objective, _direction(args), "--objective", "; say --maximize or --minimize"
         ),
-        ResourceLimits=ResourceLimits(
+        ranges=parse_ranges(args.range),
+        limits=ResourceLimits(
             MaxNumberOfTrainingJobs=args.max_jobs,
             MaxParallelTrainingJobs=args.max_parallel,
             MaxRuntimeInSeconds=args.max_runtime,
         ),
-        ParameterRanges=parse_ranges(args.range),
-        TrainingJobEarlyStoppingType=TrainingJobEarlyStoppingType(args.early_stopping.capitalize()),
-        TuningJobCompletionCriteria=TuningJobCompletionCriteria(TargetObjectiveMetricValue=args.target)
+        resource=spec.TuningResourceHyperParameter,
+        static=as_dict(args.static, "--static"),
+        max_resource=args.max_resource,
+        min_resource=args.min_resource,
+        early_stopping=TrainingJobEarlyStoppingType(args.early_stopping.capitalize()),
+        completion=TuningJobCompletionCriteria(TargetObjectiveMetricValue=args.target)
         if args.target is not None
         else None,
-        RandomSeed=args.seed,
+        seed=args.seed,
+        resource_field="--max-resource",
     )
     warm = None
     if args.warm_start:
@@ -171,7 +114,6 @@ def cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
             else WarmStartType.IdenticalDataAndAlgorithm,
         )
     channels = {"train": args.train, **({"validation": args.validation} if args.validation else {})}
-    catalog = AlgorithmCatalog(settings.algorithms_dir)
     name = args.name or unique_job_name(f"{args.algorithm}-hpo")
     request = build_tuning_request(
         catalog,
@@ -324,7 +266,7 @@ def add_tuning_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore
     p.add_argument("--min-resource", type=int, default=1, help="hyperband: fewest steps a job gets (default 1)")
     p.add_argument("--warm-start", action="append", metavar="TUNING_JOB", help="a parent tuning job (up to 5)")
     p.add_argument("--warm-start-type", choices=["identical", "transfer"], default="identical")
-    p.add_argument("--runtime", default="local", help="local or docker")
+    add_runtime_argument(p, "where the training jobs run")
     p.add_argument("--name", help="tuning job name (default ALGORITHM-hpo-TIMESTAMP)")
     p.add_argument("--no-wait", action="store_true")
     p.set_defaults(func=cmd_tune)

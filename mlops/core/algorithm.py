@@ -9,8 +9,16 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from mlops.core.datasets import ProblemType
 from mlops.core.errors import ValidationError
 from mlops.core.training import MetricDefinition, TrainingInputMode
+from mlops.core.tuning import (
+    CategoricalParameterRange,
+    ContinuousParameterRange,
+    IntegerParameterRange,
+    ParameterRanges,
+)
+from mlops.core.tuning import ObjectiveType as ObjectiveType  # its home before core.tuning had one
 
 # Fields carry SageMaker's names, which are also the names of their types; the `<Name>T` aliases
 # after a class let an annotation name the type where a field of the same name shadows it.
@@ -78,11 +86,6 @@ class ChannelSpecification(_Spec):
     SupportedInputModes: tuple[TrainingInputMode, ...] = (TrainingInputMode.File,)
 
 
-class ObjectiveType(StrEnum):
-    Maximize = "Maximize"
-    Minimize = "Minimize"
-
-
 class TuningObjective(_Spec):
     Type: ObjectiveType
     MetricName: str
@@ -96,6 +99,28 @@ class TrainingSpecification(_Spec):
 
 
 TrainingSpecificationT = TrainingSpecification
+ProblemTypeT = ProblemType
+ParameterRangesT = ParameterRanges
+
+
+class ProblemTypeSpecification(_Spec):
+    """Ours: what the algorithm does for one problem type (Autopilot's ProblemType names): the objective
+    tuning optimises unless told otherwise, and the hyperparameters a dataset of that type sets."""
+
+    ProblemType: ProblemTypeT
+    DefaultTuningJobObjective: TuningObjective  # SageMaker's HyperParameterTuningJobObjective shape
+    HyperParameters: dict[str, str] = Field(default_factory=dict)
+    # The hyperparameter set to the dataset's number of classes (num_class, num_classes), if any.
+    ClassCountHyperParameter: str | None = None
+
+
+class DefaultTuning(_Spec):
+    """Ours: how the training pipeline tunes the algorithm when its form only names it."""
+
+    StaticHyperParameters: dict[str, str] = Field(default_factory=dict)  # as in SageMaker's TrainingJobDefinition
+    ParameterRanges: ParameterRangesT  # SageMaker's shape, as in a HyperParameterTuningJobConfig
+    # The hyperparameters of a run without tuning (the pipeline's tuning strategy "none"), over the static ones.
+    HyperParametersWithoutTuning: dict[str, str] = Field(default_factory=dict)
 
 
 class ResponseFormat(_Spec):
@@ -133,6 +158,9 @@ class InferenceSpecification(_Spec):
 InferenceSpecificationT = InferenceSpecification
 
 
+DefaultTuningT = DefaultTuning
+
+
 class AlgorithmSpec(_Spec):
     AlgorithmName: str
     AlgorithmVersion: str = "1"
@@ -141,6 +169,9 @@ class AlgorithmSpec(_Spec):
     InferenceSpecification: InferenceSpecificationT
     # Our extension: the hyperparameter that counts a job's steps (num_round, epochs), which Hyperband sets.
     TuningResourceHyperParameter: str | None = None
+    # Ours: the problem types the algorithm trains for, and the training pipeline's default search.
+    SupportedProblemTypes: tuple[ProblemTypeSpecification, ...] = ()
+    DefaultTuning: DefaultTuningT | None = None
     # Where the algorithm's folder lives (set by the catalog when loading, never in the file).
     Folder: str | None = Field(default=None, exclude=True)
 
@@ -152,6 +183,121 @@ class AlgorithmSpec(_Spec):
 
     def metric_names(self) -> tuple[str, ...]:
         return tuple(m.Name for m in self.TrainingSpecification.MetricDefinitions)
+
+    def problem_type(self, problem: ProblemType | str) -> ProblemTypeSpecification | None:
+        for entry in self.SupportedProblemTypes:
+            if entry.ProblemType == problem:
+                return entry
+        return None
+
+    @model_validator(mode="after")
+    def _extensions_match_the_training_specification(self) -> AlgorithmSpec:
+        _check_resource(self)
+        _check_problem_types(self)
+        _check_default_tuning(self)
+        return self
+
+
+def _declared(spec: AlgorithmSpec, field: str, name: str, kind: ParameterType | None = None) -> None:
+    hp = spec.hyperparameter(name)
+    if hp is None:
+        raise ValidationError(field, f"{name!r} is not among TrainingSpecification.SupportedHyperParameters")
+    if kind is not None and hp.Type is not kind:
+        raise ValidationError(field, f"{name!r} is a {hp.Type.value} hyperparameter, not {kind.value}")
+
+
+def _check_values(spec: AlgorithmSpec, field: str, values: dict[str, str]) -> None:
+    for name, value in values.items():
+        try:
+            check_hyperparameter(spec, name, value)
+        except ValidationError as e:
+            raise ValidationError(f"{field}.{name}", e.message) from None
+
+
+def _check_resource(spec: AlgorithmSpec) -> None:
+    if spec.TuningResourceHyperParameter is not None:
+        _declared(spec, "TuningResourceHyperParameter", spec.TuningResourceHyperParameter, ParameterType.Integer)
+
+
+def _check_problem_types(spec: AlgorithmSpec) -> None:
+    declared = {o.MetricName: o.Type for o in spec.TrainingSpecification.SupportedTuningJobObjectiveMetrics}
+    seen: set[str] = set()
+    for entry in spec.SupportedProblemTypes:
+        field = f"SupportedProblemTypes[{entry.ProblemType.value}]"
+        if entry.ProblemType in seen:
+            raise ValidationError(field, "the problem type is listed twice")
+        seen.add(entry.ProblemType)
+        objective = entry.DefaultTuningJobObjective
+        if objective.MetricName not in declared:
+            raise ValidationError(
+                f"{field}.DefaultTuningJobObjective",
+                f"{objective.MetricName!r} is not among TrainingSpecification.SupportedTuningJobObjectiveMetrics: "
+                + ", ".join(declared),
+            )
+        direction = declared[objective.MetricName]
+        if direction is not objective.Type:
+            raise ValidationError(
+                f"{field}.DefaultTuningJobObjective",
+                f"{objective.MetricName!r} is declared {direction.value}, not {objective.Type.value}",
+            )
+        _check_values(spec, f"{field}.HyperParameters", entry.HyperParameters)
+        if entry.ClassCountHyperParameter is not None:
+            _declared(spec, f"{field}.ClassCountHyperParameter", entry.ClassCountHyperParameter, ParameterType.Integer)
+
+
+_RANGE_KINDS = {
+    ContinuousParameterRange: ParameterType.Continuous,
+    IntegerParameterRange: ParameterType.Integer,
+    CategoricalParameterRange: ParameterType.Categorical,
+}
+
+
+AnyRange = ContinuousParameterRange | IntegerParameterRange | CategoricalParameterRange
+
+
+def _each(ranges: ParameterRanges) -> tuple[AnyRange, ...]:
+    return (*ranges.ContinuousParameterRanges, *ranges.IntegerParameterRanges, *ranges.CategoricalParameterRanges)
+
+
+def check_ranges(spec: AlgorithmSpec, ranges: ParameterRanges, field: str) -> None:
+    """Every range names a hyperparameter the algorithm declares, with bounds (or values) it accepts."""
+    for r in _each(ranges):
+        where = f"{field} {r.Name}"
+        if spec.hyperparameter(r.Name) is None:
+            check_hyperparameter(spec, r.Name, "")  # raises with the known names and a suggestion
+        values = r.Values if isinstance(r, CategoricalParameterRange) else (r.MinValue, r.MaxValue)
+        for value in values:
+            try:
+                check_hyperparameter(spec, r.Name, value)
+            except ValidationError as e:
+                raise ValidationError(where, f"bound {value!r} is not valid: {e.message}") from None
+
+
+def _check_default_tuning(spec: AlgorithmSpec) -> None:
+    tuning = spec.DefaultTuning
+    if tuning is None:
+        return
+    if not spec.SupportedProblemTypes:
+        raise ValidationError("DefaultTuning", "needs SupportedProblemTypes: their default objectives are tuned")
+    field = "DefaultTuning.ParameterRanges"
+    ranges = tuning.ParameterRanges
+    for name in ranges.names():
+        _declared(spec, f"{field} {name}", name)
+    check_ranges(spec, ranges, field)
+    for r in _each(ranges):
+        hp = spec.hyperparameter(r.Name)
+        assert hp is not None
+        if not hp.IsTunable:
+            raise ValidationError(f"{field} {r.Name}", "the hyperparameter is declared IsTunable false")
+        if hp.Type is not _RANGE_KINDS[type(r)]:
+            raise ValidationError(
+                f"{field} {r.Name}", f"a {hp.Type.value} hyperparameter takes no {_RANGE_KINDS[type(r)].value} range"
+            )
+    _check_values(spec, "DefaultTuning.StaticHyperParameters", tuning.StaticHyperParameters)
+    _check_values(spec, "DefaultTuning.HyperParametersWithoutTuning", tuning.HyperParametersWithoutTuning)
+    tuned = set(ranges.names()) & set(tuning.StaticHyperParameters)
+    if tuned:
+        raise ValidationError("DefaultTuning.StaticHyperParameters", f"{', '.join(sorted(tuned))} also tuned")
 
 
 def _check_value(hp: HyperParameterSpecification, value: str) -> None:

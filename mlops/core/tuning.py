@@ -13,7 +13,6 @@ from enum import StrEnum
 
 from pydantic import model_validator
 
-from mlops.core.algorithm import ObjectiveType
 from mlops.core.errors import ValidationError
 from mlops.core.ids import TuningJobNameStr
 from mlops.core.records import Record as _Record
@@ -52,6 +51,11 @@ class ScalingType(StrEnum):
     Linear = "Linear"
     Logarithmic = "Logarithmic"
     ReverseLogarithmic = "ReverseLogarithmic"
+
+
+class ObjectiveType(StrEnum):
+    Maximize = "Maximize"
+    Minimize = "Minimize"
 
 
 class HyperParameterTuningJobStrategyType(StrEnum):

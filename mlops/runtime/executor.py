@@ -1,5 +1,6 @@
 """How a supervisor starts the algorithm's ``train``: as a local process here, as a container in
-docker.py. Both give the supervisor the same small TrainingProcess handle."""
+docker_container.py. Both give the supervisor the same small TrainingProcess handle. Which executor a job
+uses is the runtime's row in table.py, recorded in the job's launch record (launch.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Protocol
 from mlops.contract.layout import ROOT_ENV, Layout
 from mlops.core.training import TrainingJobRequest
 from mlops.runtime.environment import process_environment
+from mlops.runtime.launch import TrainingLaunch
 
 
 class TrainingProcess(Protocol):
@@ -33,7 +35,8 @@ class TrainingProcess(Protocol):
     def cleanup(self) -> None: ...
 
 
-Executor = Callable[[dict[str, object], Layout, TrainingJobRequest, Path], TrainingProcess]
+Executor = Callable[[TrainingLaunch, Layout, TrainingJobRequest, Path], TrainingProcess]
+"""(launch record, the job's /opt/ml layout, the request, the job's log) -> the started ``train``."""
 
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -110,22 +113,12 @@ def training_environment(request: TrainingJobRequest, layout: Layout) -> dict[st
     return env
 
 
-def start_local(launch: dict[str, object], layout: Layout, request: TrainingJobRequest, log: Path) -> TrainingProcess:
-    folder = Path(str(launch["algorithm_folder"]))
-    python = str(launch.get("python") or "python3")
+def start_local(launch: TrainingLaunch, layout: Layout, request: TrainingJobRequest, log: Path) -> TrainingProcess:
+    """The executor of runtime "local" (see table.py): the algorithm folder's ``train`` as a process."""
+    folder = launch.folder()
     return LocalTrainingProcess(
-        [python, str(folder / "train")],
+        [launch.python, str(folder / "train")],
         cwd=str(folder),
         env=training_environment(request, layout),
         memory_mib=request.ResourceConfig.MemoryMiB,
     )
-
-
-def executor_for(runtime: str) -> Executor:
-    if runtime == "local":
-        return start_local
-    if runtime == "docker":
-        from mlops.runtime.docker import start_container
-
-        return start_container
-    raise ValueError(f"unknown runtime {runtime!r}")

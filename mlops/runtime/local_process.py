@@ -12,6 +12,7 @@ from pathlib import Path
 from mlops.algorithms.catalog import AlgorithmCatalog
 from mlops.core.errors import ValidationError
 from mlops.core.training import TrainingJobRequest
+from mlops.runtime.launch import AlgorithmFolder
 from mlops.runtime.supervised import SupervisedRuntime
 
 
@@ -31,11 +32,11 @@ class LocalProcessRuntime(SupervisedRuntime):
             request = request.model_copy(update={"AlgorithmSpecification": algo})
         return request
 
-    def launch_info(self, request: TrainingJobRequest) -> dict[str, object]:
+    def launch_info(self, request: TrainingJobRequest) -> AlgorithmFolder:
         algorithm = request.AlgorithmSpecification.AlgorithmName
         if not algorithm:
             raise ValidationError(
                 "AlgorithmSpecification.AlgorithmName",
                 "the local process runtime runs an algorithm folder by name; use the docker runtime for an image",
             )
-        return {"algorithm_folder": str(self.catalog.folder(algorithm).resolve())}
+        return AlgorithmFolder(algorithm_folder=str(self.catalog.folder(algorithm).resolve()))

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mlops.core.clock import utcnow
-from mlops.core.errors import ConflictError
+from mlops.core.errors import ConflictError, ValidationError
 from mlops.core.ids import check_name
 from mlops.core.training import (
     MetricData,
@@ -22,11 +22,14 @@ from mlops.core.training import (
 )
 from mlops.jobs.detached import wait_until_terminal
 from mlops.runtime.job_store import JobStore
+from mlops.runtime.launch import LaunchTarget, TrainingLaunch
 from mlops.runtime.supervisor import LAUNCH_FILE, SUPERVISOR, spawn_supervisor
+from mlops.runtime.table import runtime_entry
 
 
 class SupervisedRuntime(ABC):
-    """Subclasses say how the algorithm is launched (``launch_info``); the rest is shared."""
+    """Subclasses say how the algorithm is launched (``launch_info``); the rest is shared. The subclass's
+    ``name`` is its row in table.py, whose executor the job's supervisor uses."""
 
     name = "supervised"
 
@@ -35,7 +38,7 @@ class SupervisedRuntime(ABC):
         self.stop_grace_seconds = stop_grace_seconds
 
     @abstractmethod
-    def launch_info(self, request: TrainingJobRequest) -> dict[str, object]:
+    def launch_info(self, request: TrainingJobRequest) -> LaunchTarget:
         """What the supervisor's executor needs to start ``train`` (a folder, an image)."""
 
     def complete_request(self, request: TrainingJobRequest) -> TrainingJobRequest:
@@ -45,12 +48,7 @@ class SupervisedRuntime(ABC):
     def create_training_job(self, request: TrainingJobRequest) -> TrainingJob:
         check_name("TrainingJobName", request.TrainingJobName)
         request = self.complete_request(request)
-        launch = {
-            "runtime": self.name,
-            "stop_grace_seconds": self.stop_grace_seconds,
-            "python": sys.executable,
-            **self.launch_info(request),
-        }
+        launch = self.launch_record(request)
         self.jobs.reserve(request)
         now = utcnow()
         job = TrainingJob(
@@ -77,9 +75,22 @@ class SupervisedRuntime(ABC):
             RuntimeName=self.name,
         )
         self.jobs.save(job)
-        self.jobs.write_private(request.TrainingJobName, LAUNCH_FILE, launch)
+        launch.write(self.jobs.folder(request.TrainingJobName) / LAUNCH_FILE)
         spawn_supervisor(self.jobs.folder(request.TrainingJobName))
         return job
+
+    def launch_record(self, request: TrainingJobRequest) -> TrainingLaunch:
+        """What the job's supervisor reads (launch.py): this runtime's executor from the table, and how."""
+        executor = runtime_entry(self.name).executor
+        if executor is None:
+            raise ValidationError("runtime", f"runtime {self.name!r} has no executor for a job's supervisor")
+        return TrainingLaunch(
+            runtime=self.name,
+            executor=executor,
+            stop_grace_seconds=self.stop_grace_seconds,
+            python=sys.executable or "python3",
+            target=self.launch_info(request),
+        )
 
     def describe_training_job(self, name: str) -> TrainingJob:
         job = self.jobs.load(name)

@@ -6,6 +6,10 @@ copies, Pipe mode FIFOs), writes the contract's config files, starts the algorit
 runtime's executor, streams the log while matching MetricDefinitions, honours StopTrainingJob
 (SIGTERM, then SIGKILL after the grace period) and MaxRuntimeInSeconds, packs /opt/ml/model into
 model.tar.gz in the artifact store and records every transition.
+
+What to start comes from the job's launch record (launch.py): the executor it names is imported by
+path (table.py: why that is safe), so a runtime registered by the launcher is found here too. A
+missing, broken or hostile record ends the job Failed with a reason naming the file and the field.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import cast
 
 from mlops.contract.failure import FailureFileError, read_failure
 from mlops.contract.layout import Layout
@@ -34,13 +39,15 @@ from mlops.core.training import (
     TrainingJobStatus,
 )
 from mlops.jobs.detached import DetachedProcess
-from mlops.runtime.executor import TrainingProcess, executor_for
+from mlops.runtime.executor import Executor, TrainingProcess
 from mlops.runtime.job_store import JobStore
+from mlops.runtime.launch import LAUNCH_FILE, LaunchRecordError, TrainingLaunch
 from mlops.runtime.packing import pack_folder
 from mlops.runtime.pipes import PipeChannel
+from mlops.runtime.table import load_object
 from mlops.store.interface import open_store, relative_key
 
-LAUNCH_FILE = "launch.json"
+__all__ = ["LAUNCH_FILE", "Supervisor", "main", "spawn_supervisor"]
 
 
 class Supervisor:
@@ -49,12 +56,26 @@ class Supervisor:
         self.name = job_folder.name
         self.folder = job_folder
         self.request: TrainingJobRequest = self.store.request(self.name)
-        self.launch = self.store.read_private(self.name, LAUNCH_FILE)
+        self.launch: TrainingLaunch | None = None  # read and checked first thing in run()
         self.layout = Layout(self.store.contract_root(self.name))
         self.job = self.store.load(self.name)
         self.stop_requested = threading.Event()
         self.process: TrainingProcess | None = None
-        self.grace = float(str(self.launch.get("stop_grace_seconds", 120)))
+        self.grace = 120.0
+
+    def read_launch(self) -> tuple[TrainingLaunch, Executor]:
+        """The launch record and the executor it names (table.py says why importing it is safe)."""
+        launch = TrainingLaunch.read(self.folder / LAUNCH_FILE)
+        try:
+            executor = load_object(launch.executor)
+            if not callable(executor):
+                raise TypeError("it is not callable")
+        except Exception as e:  # a broken plug-in module fails its job, it does not kill the supervisor
+            raise LaunchRecordError(
+                f"the launch record {self.folder / LAUNCH_FILE} is not valid: field 'executor': "
+                f"could not load {launch.executor}: {type(e).__name__}: {e}"
+            ) from None
+        return launch, cast("Executor", executor)
 
     # -- records -----------------------------------------------------------------------------
     def transition(
@@ -163,6 +184,11 @@ class Supervisor:
     def run(self) -> int:
         signal.signal(signal.SIGTERM, lambda *_: self.stop_requested.set())
         signal.signal(signal.SIGINT, lambda *_: self.stop_requested.set())
+        try:
+            launch, executor = self.read_launch()
+        except LaunchRecordError as e:
+            return self.finish_failed(f"InternalServerError: {e}", None)
+        self.launch, self.grace = launch, launch.stop_grace_seconds
         started = utcnow()
         try:
             self.transition(
@@ -182,9 +208,8 @@ class Supervisor:
             SecondaryStatus.Training,
             "Training image download completed. Training in progress.",
         )
-        executor = executor_for(str(self.launch.get("runtime", "local")))
         try:
-            self.process = executor(self.launch, self.layout, self.request, self.store.log_path(self.name))
+            self.process = executor(launch, self.layout, self.request, self.store.log_path(self.name))
         except Exception as e:
             return self.finish_failed(f"ClientError: could not start the training process: {e}", None)
         pump = self.pump_log(self.process)

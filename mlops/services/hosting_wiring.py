@@ -9,7 +9,6 @@ from collections.abc import Callable
 from functools import partial
 from typing import Concatenate, ParamSpec, TypeVar
 
-from mlops.algorithms.catalog import AlgorithmCatalog
 from mlops.core.hosting import (
     DataCaptureConfig,
     Endpoint,
@@ -17,6 +16,7 @@ from mlops.core.hosting import (
 from mlops.hosting.credentials import ControlCredentials
 from mlops.hosting.store import HostingStore
 from mlops.services import control_client, hosting
+from mlops.services.catalog import algorithm_catalog
 from mlops.services.hosting import Hosting
 from mlops.settings import Settings
 from mlops.store.interface import open_store
@@ -30,7 +30,7 @@ def hosting_from_settings(settings: Settings) -> Hosting:
 
     return Hosting(
         store=HostingStore(settings.home),
-        catalog=AlgorithmCatalog(settings.algorithms_dir),
+        catalog=algorithm_catalog(settings),
         training_jobs=training_runtime(settings, "local"),
         object_store=partial(open_store, s3_endpoint_url=settings.s3_endpoint_url),
     )

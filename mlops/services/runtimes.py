@@ -1,36 +1,21 @@
-"""Choosing runtime implementations from settings: the one place that knows every implementation."""
+"""Choosing runtime implementations from settings, by name, through the table of runtimes
+(mlops/runtime/table.py): the one place that knows every implementation."""
 
 from __future__ import annotations
 
-from mlops.algorithms.catalog import AlgorithmCatalog
-from mlops.core.errors import ValidationError
 from mlops.runtime.interface import ModelServerRuntime, TrainingRuntime
+from mlops.runtime.table import DEFAULT_RUNTIME, runtime_entry, runtime_names, server_runtime_names
+from mlops.services.catalog import algorithm_catalog
 from mlops.settings import Settings
 
-RUNTIMES = ("local", "docker")
+__all__ = ["DEFAULT_RUNTIME", "runtime_names", "server_runtime", "server_runtime_names", "training_runtime"]
 
 
-def training_runtime(settings: Settings, name: str = "local") -> TrainingRuntime:
-    catalog = AlgorithmCatalog(settings.algorithms_dir)
-    if name == "local":
-        from mlops.runtime.local_process import LocalProcessRuntime
-
-        return LocalProcessRuntime(settings.jobs_dir, catalog, settings.stop_grace_seconds)
-    if name == "docker":
-        from mlops.runtime.docker import DockerRuntime
-
-        return DockerRuntime(settings.jobs_dir, catalog, settings.stop_grace_seconds)
-    raise ValidationError("runtime", f"{name!r} is not a runtime; choose one of {', '.join(RUNTIMES)}")
+def training_runtime(settings: Settings, name: str = DEFAULT_RUNTIME) -> TrainingRuntime:
+    factory = runtime_entry(name).training_factory()
+    return factory(settings.jobs_dir, algorithm_catalog(settings), settings.stop_grace_seconds)
 
 
-def server_runtime(settings: Settings, name: str = "local", workers: int = 1) -> ModelServerRuntime:
-    catalog = AlgorithmCatalog(settings.algorithms_dir)
-    if name == "local":
-        from mlops.runtime.local_server import LocalModelServerRuntime
-
-        return LocalModelServerRuntime(settings.paths.servers, catalog, workers)
-    if name == "docker":
-        from mlops.runtime.docker import DockerModelServerRuntime
-
-        return DockerModelServerRuntime(settings.paths.servers, catalog, workers)
-    raise ValidationError("runtime", f"{name!r} is not a runtime; choose one of {', '.join(RUNTIMES)}")
+def server_runtime(settings: Settings, name: str = DEFAULT_RUNTIME, workers: int = 1) -> ModelServerRuntime:
+    factory = runtime_entry(name).server_factory()
+    return factory(settings.paths.servers, algorithm_catalog(settings), workers)

@@ -7,17 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mlops.algorithms.catalog import AlgorithmCatalog
-from mlops.core.algorithm import AlgorithmSpec, check_hyperparameter
+from mlops.core.algorithm import AlgorithmSpec, check_ranges
 from mlops.core.clock import utcnow
 from mlops.core.errors import ConflictError, ValidationError
 from mlops.core.ids import check_tuning_job_name
 from mlops.core.training import AlgorithmSpecification, OutputDataConfig, ResourceConfig, StoppingCondition
-from mlops.core.tuning import (
-    ContinuousParameterRange,
-    HyperParameterTuningJobConfig,
-    HyperParameterTuningJobWarmStartConfig,
-    IntegerParameterRange,
-)
+from mlops.core.tuning import HyperParameterTuningJobConfig, HyperParameterTuningJobWarmStartConfig
 from mlops.core.tuning_job import (
     HyperParameterTrainingJobDefinition,
     HyperParameterTuningJobStatus,
@@ -57,23 +52,8 @@ def _check_against_algorithm(catalog: AlgorithmCatalog, inp: TuningInput) -> Non
         )
     _check_objective_channel(spec, inp)
     ranges = inp.config.ParameterRanges
-    bounds: list[tuple[str, str]] = []
-    numeric: list[ContinuousParameterRange | IntegerParameterRange] = [
-        *ranges.ContinuousParameterRanges,
-        *ranges.IntegerParameterRanges,
-    ]
-    for r in numeric:
-        bounds += [(r.Name, r.MinValue), (r.Name, r.MaxValue)]
-    for c in ranges.CategoricalParameterRanges:
-        bounds += [(c.Name, v) for v in c.Values]
-    for name, value in bounds:
-        if spec.hyperparameter(name) is None:
-            check_hyperparameter(spec, name, value)  # raises with the known names and a suggestion
-        try:
-            check_hyperparameter(spec, name, value)
-        except ValidationError as e:
-            raise ValidationError(f"range {name}", f"bound {value!r} is not valid: {e.message}") from None
-    tuned = {b[0] for b in bounds}
+    check_ranges(spec, ranges, "range")
+    tuned = set(ranges.names())
     overlap = tuned & set(inp.static_hyperparameters)
     if overlap:
         raise ValidationError("static hyperparameters", f"{', '.join(sorted(overlap))} also tuned; give each once")

@@ -31,6 +31,7 @@ from mlops.core.tuning_job import (
     TuningJobRequest,
 )
 from mlops.runtime.interface import TrainingRuntime
+from mlops.services.catalog import algorithm_catalog
 from mlops.tuning.factory import create_stopping_rule, create_strategy
 from mlops.tuning.job_store import TuningJobStore
 from mlops.tuning.plot import convergence_plot
@@ -296,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         store,
         folder.name,
         training_runtime(settings, request.RuntimeName),
-        AlgorithmCatalog(settings.algorithms_dir),
+        algorithm_catalog(settings),
         parents,
     )
     signal.signal(signal.SIGTERM, lambda *_: runner.stop_requested.set())

@@ -25,6 +25,9 @@ def settings(tmp_path: Path) -> Settings:
         ({"max_parallel": 5}, "max_parallel"),
         ({"dataset_source": "bundled:iris"}, "dataset_source"),
         ({"deployment_strategy": "canary", "canary_size": "1"}, "canary_size"),
+        ({"ranges": {"eta": "0.5:0.05:log"}}, "ranges eta"),  # inverted
+        ({"ranges": {"eta": "0.05:2"}}, "ranges eta"),  # beyond eta's declared [0, 1]
+        ({"ranges": {"eta": "0.05:0.5:logg"}}, "ranges eta"),  # an unknown flag
     ],
 )
 def test_a_bad_form_is_refused_naming_its_field(params: dict[str, object], field: str, settings: Settings) -> None:

@@ -1,5 +1,6 @@
-"""Fixtures of the runtime conformance suite: every training runtime ("local", "docker") and every
-model-server runtime behind one interface, so the same test runs on each.
+"""Fixtures of the runtime conformance suite: every training runtime of the table of runtimes
+(mlops/runtime/table.py: "local", "docker", and "scratch-process", which extra_runtime.py registers from
+here) and every model-server runtime of the table behind one interface, so the same test runs on each.
 
 Docker parameters need a running engine and the algorithm images. The session fixture ``docker_images``
 builds them once, incrementally (a no-op when nothing changed), which is how CI gets them; without an
@@ -31,7 +32,9 @@ from mlops.core.training import (
 )
 from mlops.runtime.interface import ModelServerRuntime
 from mlops.runtime.supervised import SupervisedRuntime
+from mlops.runtime.table import runtime_entry, runtime_names, server_runtime_names
 from mlops.settings import Settings, load_settings
+from tests.conformance import extra_runtime
 from tests.conformance.hostile import HOSTILE, HOSTILE_FILES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -152,7 +155,7 @@ class RuntimeCase:
             if _alive(pid):
                 out.append(f"supervisor {pid}")
         if self.name == "docker":
-            from mlops.runtime.docker import LABEL_JOB_FOLDER
+            from mlops.runtime.docker_container import LABEL_JOB_FOLDER
             from mlops.runtime.docker_engine import LABEL_JOB, connect
 
             client = connect()
@@ -176,19 +179,27 @@ def _alive(pid: int) -> bool:
         return False
 
 
+# What a runtime of the table needs before its cases run (the images, for the Docker engine), and the
+# options its model servers get here (a first container start on a loaded machine takes a while).
+NEEDS = {"docker": "docker_images"}
+SERVER_OPTIONS: dict[str, dict[str, Any]] = {"docker": {"startup_timeout": 60}}
+
+
 def _training_case(name: str, tmp_path: Path, catalog: AlgorithmCatalog, request: pytest.FixtureRequest) -> RuntimeCase:
     settings = Settings(home=tmp_path / "home", algorithms_dir=catalog.root, stop_grace_seconds=GRACE_SECONDS)
-    if name == "local":
-        from mlops.runtime.local_process import LocalProcessRuntime
-
-        return RuntimeCase(name, settings, lambda: LocalProcessRuntime(settings.jobs_dir, catalog, GRACE_SECONDS))
-    request.getfixturevalue("docker_images")
-    from mlops.runtime.docker import DockerRuntime
-
-    return RuntimeCase(name, settings, lambda: DockerRuntime(settings.jobs_dir, catalog, GRACE_SECONDS))
+    if name in NEEDS:
+        request.getfixturevalue(NEEDS[name])
+    factory = runtime_entry(name).training_factory()
+    return RuntimeCase(name, settings, lambda: factory(settings.jobs_dir, catalog, GRACE_SECONDS))
 
 
-RUNTIMES = [pytest.param("local"), pytest.param("docker", marks=pytest.mark.docker)]
+def _params(names: tuple[str, ...]) -> list[Any]:
+    return [pytest.param(name, marks=pytest.mark.docker) if name == "docker" else pytest.param(name) for name in names]
+
+
+assert extra_runtime.NAME in runtime_names()  # registered through the table by importing it
+RUNTIMES = _params(runtime_names())
+SERVER_RUNTIMES = _params(server_runtime_names())
 
 
 @pytest.fixture(params=RUNTIMES)
@@ -214,19 +225,14 @@ def stop_unfinished(runtime: SupervisedRuntime, timeout: float = 30) -> None:
             time.sleep(0.1)
 
 
-@pytest.fixture(params=RUNTIMES)
+@pytest.fixture(params=SERVER_RUNTIMES)
 def server_runtime(
     request: pytest.FixtureRequest, tmp_path: Path, conformance_algorithms: AlgorithmCatalog
 ) -> Iterator[ModelServerRuntime]:
-    if request.param == "local":
-        from mlops.runtime.local_server import LocalModelServerRuntime
-
-        yield LocalModelServerRuntime(tmp_path / "servers", conformance_algorithms)
-        return
-    request.getfixturevalue("docker_images")
-    from mlops.runtime.docker_server import DockerModelServerRuntime
-
-    yield DockerModelServerRuntime(tmp_path / "servers", conformance_algorithms, startup_timeout=60)
+    if request.param in NEEDS:
+        request.getfixturevalue(NEEDS[request.param])
+    factory: Any = runtime_entry(request.param).server_factory()
+    yield factory(tmp_path / "servers", conformance_algorithms, 1, **SERVER_OPTIONS.get(request.param, {}))
 
 
 def make_request(

@@ -1,4 +1,5 @@
-"""One suite, every runtime: the local process runtime and the Docker runtime must behave the same
+"""One suite, every runtime of the table (conftest.py): the local process runtime, the Docker runtime and
+the test-registered scratch-process runtime (extra_runtime.py) must behave the same
 to a caller (statuses, metrics, artifacts, failure reasons, stopping, Pipe mode, durable records),
 and so must their model servers."""
 
