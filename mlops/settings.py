@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     tracking_uri: str | None = Field(
         default=None, description="MLflow tracking/registry store; default sqlite:///HOME/mlflow.db"
     )
+    tracking: bool = Field(
+        default=True, description="`mlops train` records each finished job as an MLflow run (--no-track: not)"
+    )
     router_host: str = Field(default="127.0.0.1", description="where the endpoint router listens (loopback)")
     router_port: int = Field(default=8085, description="the endpoint router's port")
     router_allowed_hosts: str = Field(

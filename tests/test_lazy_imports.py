@@ -81,3 +81,23 @@ assert executor is not None
 load_object(executor)
 """
     assert loaded(code, tmp_path) == []
+
+
+def test_train_without_tracking_never_imports_mlflow(tmp_path: Path) -> None:
+    """A real, tiny `mlops train --no-track`: the job completes, no run is reported, no MLflow store is
+    made and the CLI's process never loaded MLflow (the algorithm's libraries load in the job's process)."""
+    from mlops.data.churn_sample import write_demo_files
+
+    files = write_demo_files(tmp_path / "data", rows=200, seed=7)
+    args = ["train", "--algorithm", "xgboost", "--train", str(files.train), "--validation", str(files.validation)]
+    args += ["--hp", "objective=binary:logistic", "--hp", "num_round=2", "--no-track"]
+    code = f"""
+import contextlib, io, pathlib
+from mlops.cli import main
+with contextlib.redirect_stdout(io.StringIO()) as out:
+    assert main({args!r}) == 0, out.getvalue()
+assert "Completed" in out.getvalue() and "model artifact:" in out.getvalue(), out.getvalue()
+assert "tracked as" not in out.getvalue(), out.getvalue()
+assert not pathlib.Path("home/mlflow.db").exists()
+"""
+    assert loaded(code, tmp_path) == []

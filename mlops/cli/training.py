@@ -17,6 +17,7 @@ from mlops.core.errors import ValidationError
 from mlops.core.training import ResourceConfig, TrainingInputMode, TrainingJob
 
 if TYPE_CHECKING:
+    from mlops.runtime.interface import TrainingRuntime
     from mlops.settings import Settings
 
 SHOWN_METRICS = 3  # in `mlops jobs`; `mlops jobs describe` has them all
@@ -84,15 +85,12 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     printer = TransitionPrinter()
     if args.no_wait:
         return 0
+    if not (settings.tracking if args.track is None else args.track):  # --no-track: MLflow is never imported
+        return _print_outcome(_wait(runtime, job, printer))
     from mlops.services.tracking import TrackerOpening
 
     tracking = TrackerOpening(settings)  # MLflow's import and store open while the job runs
-    try:
-        job = runtime.wait(job.TrainingJobName, printer)
-    except KeyboardInterrupt:
-        print(f"\nstopping {job.TrainingJobName} …", flush=True)
-        runtime.stop_training_job(job.TrainingJobName)
-        job = runtime.wait(job.TrainingJobName, printer)
+    job = _wait(runtime, job, printer)
     try:  # tracking must never lose a finished job: a failure here is only a warning
         from mlops.services.datasets import dataset_store
         from mlops.services.tracking import track_training_job
@@ -107,6 +105,16 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     except Exception as e:
         print(f"warning: the job was not tracked in MLflow: {e}", file=sys.stderr)
     return _print_outcome(job)
+
+
+def _wait(runtime: TrainingRuntime, job: TrainingJob, printer: TransitionPrinter) -> TrainingJob:
+    """The job once it ended; Ctrl-C stops it and still waits for its final record."""
+    try:
+        return runtime.wait(job.TrainingJobName, printer)
+    except KeyboardInterrupt:
+        print(f"\nstopping {job.TrainingJobName} …", flush=True)
+        runtime.stop_training_job(job.TrainingJobName)
+        return runtime.wait(job.TrainingJobName, printer)
 
 
 def _print_outcome(job: TrainingJob) -> int:
@@ -307,9 +315,11 @@ def add_training_parsers(sub: Any) -> None:
         description="Run a training job as SageMaker would: channels, string hyperparameters, metrics from the "
         "log, model.tar.gz in the artifact store. CSV channels are headerless with the label first (make them "
         "with `mlops data ingest` and `mlops data split`, or `mlops sample-data`).",
-        examples="example:\n  mlops train --algorithm xgboost --train data/train.csv "
+        examples="examples:\n  mlops train --algorithm xgboost --train data/train.csv "
         "--validation data/validation.csv \\\n      --hp objective=binary:logistic "
-        "--hp num_round=200\n\nSee an algorithm's hyperparameters with "
+        "--hp num_round=200\n"
+        "  mlops train --algorithm xgboost --train data/train.csv --hp objective=binary:logistic "
+        "--no-track   # quick try: no MLflow run\n\nSee an algorithm's hyperparameters with "
         "`mlops algorithms describe NAME`.",
     )
     p.add_argument("--algorithm", help="an algorithm folder under algorithms/ (see `mlops algorithms`)")
@@ -362,6 +372,13 @@ def add_training_parsers(sub: Any) -> None:
     )
     p.add_argument("--network", action="store_true", help="allow network access (docker; default: isolated)")
     p.add_argument("--no-wait", action="store_true", help="start the job and return")
+    p.add_argument(
+        "--track",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="record the finished job as an MLflow run (default: MLOPS_TRACKING, on); --no-track skips "
+        "MLflow altogether",
+    )
     p.set_defaults(func=cmd_train)
 
     p = add_command(

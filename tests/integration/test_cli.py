@@ -104,6 +104,21 @@ def test_bad_input_gives_one_clear_line(tmp_path: Path, churn: DemoFiles) -> Non
     assert result.returncode == 2 and "Known algorithms:" in result.stderr
 
 
+def test_tracking_setting_off_and_the_track_flag_over_it(
+    tmp_path: Path, churn: DemoFiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MLOPS_TRACKING=false: no MLflow run and no store; `--track` on the command line tracks all the same."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("MLOPS_TRACKING", "false")
+    train = ("train", "--algorithm", "xgboost", "--train", str(churn.train), "--hp", "num_round=2")
+    out = mlops(*train, "--job-name", "untracked", home=home).stdout
+    assert "Completed" in out and "tracked as" not in out
+    assert not (home / "mlflow.db").exists()
+    out = mlops(*train, "--job-name", "tracked", "--track", home=home).stdout
+    assert "Completed" in out and "tracked as MLflow run" in out
+    assert (home / "mlflow.db").exists()
+
+
 def test_help_teaches(tmp_path: Path) -> None:
     top = mlops("--help", home=tmp_path).stdout
     assert "examples:" in top and "mlops train --algorithm xgboost" in top
