@@ -318,8 +318,8 @@ def add_training_parsers(sub: Any) -> None:
         examples="examples:\n  mlops train --algorithm xgboost --train data/train.csv "
         "--validation data/validation.csv \\\n      --hp objective=binary:logistic "
         "--hp num_round=200\n"
-        "  mlops train --algorithm xgboost --train data/train.csv --hp objective=binary:logistic "
-        "--no-track   # quick try: no MLflow run\n\nSee an algorithm's hyperparameters with "
+        "  mlops train --algorithm xgboost --train data/train.csv --no-track   # quick try: no MLflow run"
+        "\n\nSee an algorithm's hyperparameters with "
         "`mlops algorithms describe NAME`.",
     )
     p.add_argument("--algorithm", help="an algorithm folder under algorithms/ (see `mlops algorithms`)")
@@ -377,7 +377,7 @@ def add_training_parsers(sub: Any) -> None:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="record the finished job as an MLflow run (default: MLOPS_TRACKING, on); --no-track skips "
-        "MLflow altogether",
+        "MLflow altogether (`mlops registry register` still tracks the job it registers)",
     )
     p.set_defaults(func=cmd_train)
 
