@@ -37,3 +37,12 @@ def parse_number(what: str, value: str, kind: type[int] | type[float]) -> Any:
         return kind(value)
     except ValueError:
         raise ValidationError(what, f"{value!r} is not a{'n integer' if kind is int else ' number'}") from None
+
+
+def is_number(text: str) -> bool:
+    """Whether ``float`` reads ``text`` (a range bound, a CSV field)."""
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False

@@ -11,6 +11,7 @@ import csv
 from pathlib import Path
 
 from mlops.core.errors import ValidationError
+from mlops.core.key_value import is_number
 
 FIRST_LINE_BYTES = 64 * 1024  # enough for any header; a file is never read further for this check
 SHOWN = 3  # fields of the offending line shown in the message
@@ -28,14 +29,6 @@ def first_line(path: Path) -> str:
     return raw.decode("utf-8", errors="replace").lstrip("\ufeff").rstrip("\r\n")
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
-
-
 def _fields(line: str) -> list[str]:
     return [f.strip() for f in next(csv.reader([line]), [])]
 
@@ -47,12 +40,12 @@ def _shown(fields: list[str]) -> str:
 def first_line_problem(path: Path) -> str | None:
     """Why line 1 of ``path`` is not a row of the contract's CSV (a header, words), or None."""
     fields = _fields(first_line(path))
-    words = [f for f in fields if f and not _is_number(f)]
+    words = [f for f in fields if f and not is_number(f)]
     if not words:
         return None
     if len(words) == len([f for f in fields if f]):
         return f"{path} line 1 looks like a header ({_shown(fields)})"
-    position = next(i for i, f in enumerate(fields, start=1) if f and not _is_number(f))
+    position = next(i for i, f in enumerate(fields, start=1) if f and not is_number(f))
     return f"{path} line 1 has words where numbers belong (field {position}: {fields[position - 1][:40]!r})"
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 
 from mlops.core.algorithm import AlgorithmSpec
 from mlops.core.errors import ValidationError
+from mlops.core.key_value import is_number
 from mlops.core.tuning import (
     CategoricalParameterRange,
     ContinuousParameterRange,
@@ -43,14 +44,6 @@ RANGE_HELP = (
 AnyRange = ContinuousParameterRange | IntegerParameterRange | CategoricalParameterRange
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
-
-
 def parse_range(name: str, text: str, field: str = "--range") -> AnyRange:
     """One range from its text; ``field`` is how the caller's user names ranges (``--range``, ``ranges``)."""
     where = f"{field} {name}"
@@ -59,7 +52,7 @@ def parse_range(name: str, text: str, field: str = "--range") -> AnyRange:
         raise ValidationError(where, f"give a range after '=': {RANGE_HELP}")
     parts = spec.split(":")
     try:
-        if "," in spec or len(parts) < 2 or not (_is_number(parts[0]) and _is_number(parts[1])):
+        if "," in spec or len(parts) < 2 or not (is_number(parts[0]) and is_number(parts[1])):
             return CategoricalParameterRange(Name=name, Values=tuple(v for v in spec.split(",") if v))
         low, high, flags = parts[0], parts[1], [p.lower() for p in parts[2:]]
         unknown = [f for f in flags if f != "int" and f not in SCALINGS]
