@@ -2,8 +2,10 @@
 and no module of ours imports itself back through others.
 
 core imports nothing of ours but core; contract nothing but contract; capability packages never
-import services, the CLI or Airflow glue; services never import the CLI or Airflow glue. Airflow is
-imported only under mlops/airflow/, boto3 only by modules named for AWS (s3.py, sagemaker*.py, aws*.py).
+import services, the CLI, the SageMaker-API edge (api) or Airflow glue; services never import the CLI,
+api or Airflow glue. Airflow is imported only under mlops/airflow/, boto3 and botocore only by modules
+named for AWS (s3.py, sagemaker*.py, aws*.py) and botocore also by mlops/api/ (the SageMaker-API edge
+verifies SigV4 with botocore's signer and validates against botocore's service model).
 No import cycle joins modules of mlops, counting imports inside functions (a lazy import only hides a
 cycle; it does not remove it) and those under ``if TYPE_CHECKING:``.
 """
@@ -15,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "mlops"
-OUTER = {"services", "cli", "airflow", "__main__"}
+OUTER = {"services", "cli", "airflow", "api", "__main__"}
 AWS_MODULE_NAMES = ("s3.py", "sagemaker.py", "aws.py")
 
 
@@ -78,7 +80,7 @@ def test_arrows_point_inward() -> None:
                 continue
             if layer not in OUTER and target in OUTER:
                 bad.append(f"{path.relative_to(ROOT)} ({layer}) imports {name}")
-            if layer == "services" and target in ("cli", "airflow"):
+            if layer == "services" and target in ("cli", "airflow", "api"):
                 bad.append(f"{path.relative_to(ROOT)} (services) imports {name}")
     assert not bad, "\n".join(bad)
 
@@ -97,9 +99,10 @@ def test_airflow_only_under_mlops_airflow_and_dags() -> None:
 def test_boto3_only_in_modules_named_for_aws() -> None:
     bad = [
         f"{path.relative_to(ROOT)} imports {name}"
-        for path, _, imports in _modules()
+        for path, layer, imports in _modules()
         for name in imports
         if name.split(".")[0] in ("boto3", "botocore")
+        and not (layer == "api" and name.split(".")[0] == "botocore")
         and not path.name.startswith(AWS_MODULE_NAMES)
         and path.name not in AWS_MODULE_NAMES
     ]

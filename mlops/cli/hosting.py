@@ -370,6 +370,7 @@ def cmd_invoke(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_router(args: argparse.Namespace, settings: Settings) -> int:
+    from mlops.api.wiring import sagemaker_api
     from mlops.services.hosting_wiring import run_router
 
     if args.host:
@@ -384,6 +385,7 @@ def cmd_router(args: argparse.Namespace, settings: Settings) -> int:
         args.health_interval,
         args.ping_timeout,
         log=lambda line: print(line, flush=True),
+        sagemaker_api=sagemaker_api(settings),
     )
 
 

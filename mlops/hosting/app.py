@@ -15,6 +15,9 @@ credentials.py; 401 without, 403 with the wrong ones), with a JSON body (``Conte
 ``application/json`` or ``application/x-amz-json-1.1``, else 415). Before any route, every request
 (control and router alike) passes the ``Host`` / ``Origin`` checks of guard.py (421 / 403).
 
+SageMaker's own API: ``POST /`` with ``X-Amz-Target: SageMaker.<Operation>`` goes to the
+``sagemaker_api`` app the caller passes (mlops/api/, built by the CLI), after the Host / Origin checks.
+
 Errors answer ``{"__type": "ValidationError" | "ResourceNotFound" | "ConflictError" | "AccessDenied" |
 "UnsupportedMediaType", "message": …}`` with 400 / 404 / 409 / 401 or 403 / 415 (413 for a body over
 1 MiB).
@@ -49,10 +52,17 @@ LOOPBACK = ("127.0.0.1", "::1", "localhost")
 JSON_TYPES = (b"application/json", b"application/x-amz-json-1.1")
 MAX_CONTROL_BODY = 1024 * 1024
 _JSON = [(b"content-type", b"application/json")]
+SAGEMAKER_TARGET = b"SageMaker."
+AsgiApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 def _error(kind: str, message: str) -> bytes:
     return json.dumps({"__type": kind, "message": message}).encode()
+
+
+def _sagemaker_target(scope: Scope) -> bool:
+    """A call of SageMaker's own API (``X-Amz-Target: SageMaker.<Operation>``), for the SageMaker-API edge."""
+    return any(k == b"x-amz-target" and v.startswith(SAGEMAKER_TARGET) for k, v in scope["headers"])
 
 
 def pydantic_message(e: PydanticValidationError) -> str:
@@ -72,6 +82,7 @@ class HostingApp:
         guard: HostGuard,
         on_started: Callable[[], Awaitable[None]] | None = None,
         on_stopping: Callable[[], Awaitable[None]] | None = None,
+        sagemaker_api: AsgiApp | None = None,
     ) -> None:
         self.controller = controller
         self.http = http
@@ -79,6 +90,7 @@ class HostingApp:
         self.guard = guard
         self.on_started = on_started
         self.on_stopping = on_stopping
+        self.sagemaker_api = sagemaker_api
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -87,6 +99,9 @@ class HostingApp:
             refusal = self.guard.refusal(scope["headers"])
             if refusal is not None:
                 await self._refuse(send, path, *refusal)
+                return
+            if self.sagemaker_api is not None and path == "/" and _sagemaker_target(scope):
+                await self.sagemaker_api(scope, receive, send)
                 return
             if await self.http.handle(scope, receive, send):
                 return

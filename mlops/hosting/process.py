@@ -26,7 +26,7 @@ from typing import IO
 from mlops.core.errors import ConflictError, MlopsError
 from mlops.core.files import PRIVATE_UMASK
 from mlops.core.home import Home
-from mlops.hosting.app import HostingApp
+from mlops.hosting.app import AsgiApp, HostingApp
 from mlops.hosting.controller import Controller
 from mlops.hosting.credentials import ControlCredentials
 from mlops.hosting.fleet import InstanceManager
@@ -93,8 +93,13 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def run_control_process(
-    home: Path, runtime: ModelServerRuntime, options: ControlOptions, log: Callable[[str], None] = print
+    home: Path,
+    runtime: ModelServerRuntime,
+    options: ControlOptions,
+    log: Callable[[str], None] = print,
+    sagemaker_api: AsgiApp | None = None,
 ) -> int:
+    """Serve until stopped; ``sagemaker_api`` (mlops/api/) answers SageMaker's own API on the same port."""
     import uvicorn
 
     os.umask(PRIVATE_UMASK)  # captured data, model servers' folders and logs are the owner's alone
@@ -152,7 +157,14 @@ def run_control_process(
         capture.start()
         loop = "uvloop" if _has("uvloop") else "asyncio"
         config = uvicorn.Config(
-            HostingApp(controller, RouterHttp(router, extra, options.max_concurrency), credentials, guard, started),
+            HostingApp(
+                controller,
+                RouterHttp(router, extra, options.max_concurrency),
+                credentials,
+                guard,
+                started,
+                sagemaker_api=sagemaker_api,
+            ),
             loop=loop,
             http=LimitedHttpToolsProtocol.with_limits(options.limits),
             timeout_keep_alive=options.limits.keep_alive_timeout,

@@ -13,6 +13,7 @@ from mlops.core.hosting import (
     DataCaptureConfig,
     Endpoint,
 )
+from mlops.hosting.app import AsgiApp
 from mlops.hosting.credentials import ControlCredentials
 from mlops.hosting.store import HostingStore
 from mlops.services import control_client, hosting
@@ -108,6 +109,7 @@ def run_router(
     health_interval: float = 1.0,
     ping_timeout: float = 2.0,
     log: Callable[[str], None] = print,
+    sagemaker_api: AsgiApp | None = None,
 ) -> int:
     from mlops.hosting.http_limits import HttpLimits
     from mlops.hosting.process import ControlOptions, run_control_process
@@ -132,4 +134,4 @@ def run_router(
         max_concurrency=settings.router_max_concurrency,
         max_response_bytes=settings.router_max_response_bytes,
     )
-    return run_control_process(settings.home, server_runtime(settings, runtime, workers), options, log)
+    return run_control_process(settings.home, server_runtime(settings, runtime, workers), options, log, sagemaker_api)

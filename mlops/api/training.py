@@ -1,0 +1,233 @@
+"""CreateTrainingJob, DescribeTrainingJob, ListTrainingJobs and StopTrainingJob on a training runtime,
+through the training use case (services/training.py), so a job created here is validated as
+``mlops train`` validates it and is the same record `mlops jobs` shows.
+
+The algorithm is ``AlgorithmSpecification.AlgorithmName`` (a folder of the catalog) or a
+``TrainingImage`` that names one as a local image (``mlops/xgboost:latest``); any other image is refused.
+Channels are ``S3DataSource.S3Uri`` locations: local paths, file:// or s3:// URIs (read through the
+artifact store). ``RoleArn`` is required by SageMaker's model and accepted; there is no IAM here.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.utils import parse_to_aware_datetime
+
+from mlops.algorithms.catalog import AlgorithmCatalog
+from mlops.api.errors import ApiError, not_found, validation
+from mlops.api.operations import Operation, table
+from mlops.core.errors import ConflictError, NotFoundError, ValidationError
+from mlops.core.training import ResourceConfig, TrainingInputMode, TrainingJob, TrainingJobStatus, training_job_arn
+from mlops.runtime.docker_engine import IMAGE_PREFIX
+from mlops.runtime.interface import TrainingRuntime
+from mlops.services.training import TrainingInput, start_training
+
+LOCAL_INSTANCE_TYPE = "local"
+STOP_ACK_SECONDS = 10.0  # how long StopTrainingJob waits for the supervisor to record Stopping
+# Members of CreateTrainingJob this runtime honours (RoleArn: accepted, nothing to assume locally).
+CREATE_MEMBERS = frozenset(
+    {
+        "TrainingJobName",
+        "AlgorithmSpecification",
+        "HyperParameters",
+        "InputDataConfig",
+        "OutputDataConfig",
+        "ResourceConfig",
+        "StoppingCondition",
+        "Environment",
+        "EnableNetworkIsolation",
+        "RoleArn",
+    }
+)
+ALGORITHM_MEMBERS = frozenset({"TrainingImage", "AlgorithmName", "TrainingInputMode", "MetricDefinitions"})
+CHANNEL_MEMBERS = frozenset({"ChannelName", "DataSource", "ContentType", "CompressionType", "InputMode"})
+SORT_KEYS = {
+    "Name": lambda j: j.TrainingJobName,
+    "CreationTime": lambda j: j.CreationTime,
+    "Status": lambda j: j.TrainingJobStatus.value,
+}
+
+
+def _only(given: dict[str, Any], allowed: frozenset[str], where: str) -> None:
+    extra = sorted(set(given) - allowed)
+    if extra:
+        raise validation(f"{where}{extra[0]} is not supported by this local SageMaker API")
+
+
+@dataclass(frozen=True)
+class TrainingOperations:
+    runtime: TrainingRuntime
+    catalog: AlgorithmCatalog
+
+    def operations(self) -> dict[str, Operation]:
+        return table(
+            Operation("CreateTrainingJob", self.create),
+            Operation("DescribeTrainingJob", self.describe),
+            Operation("ListTrainingJobs", self.list),
+            Operation("StopTrainingJob", self.stop),
+        )
+
+    # --- the wire request -> our records ---------------------------------------------------------------
+
+    def algorithm(self, spec: dict[str, Any]) -> str:
+        _only(spec, ALGORITHM_MEMBERS, "AlgorithmSpecification.")
+        names = self.catalog.names()
+        if spec.get("AlgorithmName"):
+            name = str(spec["AlgorithmName"])
+            if name not in names:
+                raise validation(f"AlgorithmSpecification.AlgorithmName {name!r} is not an algorithm of this catalog")
+            return name
+        image = str(spec.get("TrainingImage") or "")
+        if not image:
+            raise validation("AlgorithmSpecification: name a TrainingImage or an AlgorithmName")
+        repository = image.split("@", 1)[0].rsplit(":", 1)[0] if "/" in image else image.split(":", 1)[0]
+        algorithm = repository.removeprefix(IMAGE_PREFIX)
+        if repository.startswith(IMAGE_PREFIX) and algorithm in names:
+            return algorithm
+        raise validation(
+            f"AlgorithmSpecification.TrainingImage {image!r} is not the local image of an algorithm of this "
+            f"catalog ({IMAGE_PREFIX}NAME[:TAG] with NAME one of {', '.join(sorted(names))}); this API runs "
+            "algorithm folders, not other images"
+        )
+
+    def training_input(self, params: dict[str, Any]) -> tuple[TrainingInput, str]:
+        _only(params, CREATE_MEMBERS, "")
+        spec = params.get("AlgorithmSpecification") or {}
+        algorithm = self.algorithm(spec)
+        mode = TrainingInputMode(spec.get("TrainingInputMode", "File"))
+        channels: dict[str, str] = {}
+        content_types = set()
+        for i, channel in enumerate(params.get("InputDataConfig", [])):
+            where = f"InputDataConfig[{i}]."
+            _only(channel, CHANNEL_MEMBERS, where)
+            source = channel["DataSource"]
+            if set(source) != {"S3DataSource"}:
+                raise validation(f"{where}DataSource: only S3DataSource is supported by this local SageMaker API")
+            s3 = source["S3DataSource"]
+            if s3.get("S3DataType", "S3Prefix") != "S3Prefix":
+                raise validation(f"{where}DataSource.S3DataSource.S3DataType: only S3Prefix is supported")
+            if channel.get("CompressionType", "None") != "None":
+                raise validation(f"{where}CompressionType: only None is supported")
+            if channel.get("InputMode", mode.value) != mode.value:
+                raise validation(f"{where}InputMode: every channel uses AlgorithmSpecification.TrainingInputMode")
+            channels[channel["ChannelName"]] = s3["S3Uri"]
+            content_types.add(channel.get("ContentType", "text/csv"))
+        if len(content_types) > 1:
+            raise validation(f"InputDataConfig: every channel has one ContentType here (got {sorted(content_types)})")
+        resources = params.get("ResourceConfig", {})
+        instance_type = resources.get("InstanceType", LOCAL_INSTANCE_TYPE)
+        if instance_type != LOCAL_INSTANCE_TYPE:
+            raise validation(
+                f"ResourceConfig.InstanceType {instance_type!r}: this local SageMaker API runs on instance type "
+                f"{LOCAL_INSTANCE_TYPE!r} only"
+            )
+        if resources.get("InstanceCount", 1) != 1:
+            raise validation("ResourceConfig.InstanceCount: the local runtime runs one instance")
+        inp = TrainingInput(
+            algorithm=algorithm,
+            channels=channels,
+            hyperparameters=dict(params.get("HyperParameters", {})),
+            content_type=next(iter(content_types), "text/csv"),
+            input_mode=mode,
+            job_name=params["TrainingJobName"],
+            resources=ResourceConfig(VolumeSizeInGB=resources.get("VolumeSizeInGB", 1)),
+            max_runtime_seconds=params.get("StoppingCondition", {}).get("MaxRuntimeInSeconds", 86400),
+            environment=dict(params.get("Environment", {})),
+            network_isolation=bool(params.get("EnableNetworkIsolation", True)),
+        )
+        return inp, params["OutputDataConfig"]["S3OutputPath"]
+
+    # --- the operations ---------------------------------------------------------------------------------
+
+    def create(self, params: dict[str, Any]) -> dict[str, Any]:
+        inp, output = self.training_input(params)
+        try:
+            job = start_training(self.runtime, self.catalog, inp, output)
+        except ConflictError:
+            raise ApiError(
+                "ResourceInUse",
+                f"Training job names must be unique within an AWS account and region, and a training job "
+                f"with this name already exists ({training_job_arn(params['TrainingJobName'])})",
+            ) from None
+        except ValidationError as e:
+            raise validation(str(e)) from None
+        return {"TrainingJobArn": job.TrainingJobArn}
+
+    def job(self, name: str) -> TrainingJob:
+        try:
+            return self.runtime.describe_training_job(name)
+        except NotFoundError:
+            raise not_found() from None
+
+    def describe(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self.job(params["TrainingJobName"]).model_dump(mode="python")
+
+    def stop(self, params: dict[str, Any]) -> dict[str, Any]:
+        name = params["TrainingJobName"]
+        self.job(name)
+        try:
+            self.runtime.stop_training_job(name)
+        except ConflictError:
+            status = self.job(name).TrainingJobStatus.value
+            raise validation(f"The request was rejected because the training job is in status {status}.") from None
+        # SageMaker's job is Stopping once the call returns; the supervisor records it on the signal
+        deadline = time.monotonic() + STOP_ACK_SECONDS
+        while self.job(name).TrainingJobStatus is TrainingJobStatus.InProgress and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return {}
+
+    def list(self, params: dict[str, Any]) -> dict[str, Any]:
+        jobs = self.runtime.list_training_jobs()
+        jobs = [j for j in jobs if _matches(j, params)]
+        descending = params.get("SortOrder", "Ascending") == "Descending"
+        jobs.sort(key=SORT_KEYS[params.get("SortBy", "CreationTime")], reverse=descending)
+        start = _offset(params.get("NextToken"))
+        size = params.get("MaxResults", 10)
+        page = jobs[start : start + size]
+        out: dict[str, Any] = {"TrainingJobSummaries": [j.model_dump(mode="python") for j in page]}
+        if start + size < len(jobs):
+            out["NextToken"] = _token(start + size)
+        return out
+
+
+def _matches(job: TrainingJob, params: dict[str, Any]) -> bool:
+    contains = params.get("NameContains")
+    if contains and contains.lower() not in job.TrainingJobName.lower():
+        return False
+    status = params.get("StatusEquals")
+    if status and job.TrainingJobStatus is not TrainingJobStatus(status):
+        return False
+    bounds: list[tuple[str, datetime, bool]] = [
+        ("CreationTimeAfter", job.CreationTime, True),
+        ("CreationTimeBefore", job.CreationTime, False),
+        ("LastModifiedTimeAfter", job.LastModifiedTime, True),
+        ("LastModifiedTimeBefore", job.LastModifiedTime, False),
+    ]
+    for key, when, after in bounds:
+        if key in params:
+            bound = parse_to_aware_datetime(params[key])
+            if (when <= bound) if after else (when >= bound):
+                return False
+    return True
+
+
+def _token(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def _offset(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
+    except (ValueError, KeyError, TypeError):
+        raise validation("NextToken: not a token this API returned") from None
+    if not isinstance(offset, int) or offset < 0:
+        raise validation("NextToken: not a token this API returned")
+    return offset
