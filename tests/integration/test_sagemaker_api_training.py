@@ -323,3 +323,12 @@ def test_boto3_with_wrong_keys_gets_client_errors(router: Hosting) -> None:
 
 def test_control_routes_still_answer(router: Hosting) -> None:
     assert router.client().health().endpoints == 0
+
+
+def test_host_guard_comes_first(router: Hosting) -> None:
+    good = signed(router, b"{}")
+    rebound = {**dict(good.headers.items()), "Host": "attacker.example"}
+    connection = http.client.HTTPConnection("127.0.0.1", router.port, timeout=30)
+    connection.request("POST", "/", body=b"{}", headers=rebound)
+    assert connection.getresponse().status == 421
+    connection.close()
