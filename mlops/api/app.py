@@ -46,6 +46,8 @@ class SageMakerApi:
                 status, body = 200, await self._answer(scope, raw)
             except ApiError as e:
                 status, body = e.status, e.body()
+            except Exception as e:  # a bug of ours: still SageMaker's shape, so boto3 raises a ClientError
+                status, body = 500, ApiError("InternalFailure", f"{type(e).__name__}: {e}", 500).body()
             await respond(send, status, body, _HEADERS)
 
     async def _answer(self, scope: Scope, raw: bytes) -> bytes:

@@ -185,8 +185,12 @@ class TrainingOperations:
     def list(self, params: dict[str, Any]) -> dict[str, Any]:
         jobs = self.runtime.list_training_jobs()
         jobs = [j for j in jobs if _matches(j, params)]
-        descending = params.get("SortOrder", "Ascending") == "Descending"
-        jobs.sort(key=SORT_KEYS[params.get("SortBy", "CreationTime")], reverse=descending)
+        sort_by, order = params.get("SortBy", "CreationTime"), params.get("SortOrder", "Ascending")
+        if sort_by not in SORT_KEYS:
+            raise validation(f"SortBy: {sort_by!r} is not one of {', '.join(SORT_KEYS)}")
+        if order not in ("Ascending", "Descending"):
+            raise validation(f"SortOrder: {order!r} is not Ascending or Descending")
+        jobs.sort(key=SORT_KEYS[sort_by], reverse=order == "Descending")
         start = _offset(params.get("NextToken"))
         size = params.get("MaxResults", 10)
         page = jobs[start : start + size]
@@ -201,6 +205,8 @@ def _matches(job: TrainingJob, params: dict[str, Any]) -> bool:
     if contains and contains.lower() not in job.TrainingJobName.lower():
         return False
     status = params.get("StatusEquals")
+    if status and status not in TrainingJobStatus.__members__:
+        raise validation(f"StatusEquals: {status!r} is not one of {', '.join(TrainingJobStatus.__members__)}")
     if status and job.TrainingJobStatus is not TrainingJobStatus(status):
         return False
     bounds: list[tuple[str, datetime, bool]] = [

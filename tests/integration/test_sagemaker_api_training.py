@@ -332,3 +332,16 @@ def test_host_guard_comes_first(router: Hosting) -> None:
     connection.request("POST", "/", body=b"{}", headers=rebound)
     assert connection.getresponse().status == 421
     connection.close()
+
+
+def test_list_refuses_values_outside_the_models_enums(router: Hosting) -> None:
+    loose = client(router, parameter_validation=False)
+    for params, field in (
+        ({"SortBy": "Size"}, "SortBy"),
+        ({"SortOrder": "Up"}, "SortOrder"),
+        ({"StatusEquals": "Done"}, "StatusEquals"),
+    ):
+        with pytest.raises(ClientError) as e:
+            loose.list_training_jobs(**params)
+        assert e.value.response["Error"]["Code"] == "ValidationException"
+        assert e.value.response["Error"]["Message"].startswith(field)
