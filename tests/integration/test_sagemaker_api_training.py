@@ -22,6 +22,8 @@ from botocore.model import Shape
 
 from mlops.data.churn_sample import DemoFiles
 from mlops.hosting.credentials import ControlCredentials
+from mlops.store.interface import open_store
+from tests.conftest import make_bucket
 from tests.integration.test_hosting_support import Hosting
 
 pytestmark = pytest.mark.integration
@@ -345,3 +347,27 @@ def test_list_refuses_values_outside_the_models_enums(router: Hosting) -> None:
             loose.list_training_jobs(**params)
         assert e.value.response["Error"]["Code"] == "ValidationException"
         assert e.value.response["Error"]["Message"].startswith(field)
+
+
+def test_s3_channels_and_output_through_the_artifact_store(
+    s3_endpoint: str, churn: DemoFiles, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    make_bucket(s3_endpoint, "mlops-test")
+    store = open_store("s3://mlops-test")
+    store.put_file(churn.train, "s3://mlops-test/api/train/part-0.csv")
+    store.put_file(churn.validation, "s3://mlops-test/api/validation/part-0.csv")
+    h = Hosting(tmp_path_factory.mktemp("sagemaker-api-s3") / "home")  # its environment points S3 at moto
+    h.start()
+    try:
+        sm = client(h)
+        request = create_request("api-s3", churn, "s3://mlops-test/api/models")
+        request["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"] = "s3://mlops-test/api/train/"
+        request["InputDataConfig"][1]["DataSource"]["S3DataSource"]["S3Uri"] = "s3://mlops-test/api/validation"
+        sm.create_training_job(**request)
+        sm.get_waiter("training_job_completed_or_stopped").wait(TrainingJobName="api-s3", WaiterConfig=FAST_WAIT)
+        job = sm.describe_training_job(TrainingJobName="api-s3")
+        assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+        uri = job["ModelArtifacts"]["S3ModelArtifacts"]
+        assert uri == "s3://mlops-test/api/models/api-s3/output/model.tar.gz" and store.exists(uri)
+    finally:
+        assert h.stop() == 0
