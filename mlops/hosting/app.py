@@ -100,7 +100,12 @@ class HostingApp:
             if refusal is not None:
                 await self._refuse(send, path, *refusal)
                 return
-            if self.sagemaker_api is not None and path == "/" and _sagemaker_target(scope):
+            if (
+                self.sagemaker_api is not None
+                and path == "/"
+                and scope["method"] == "POST"
+                and _sagemaker_target(scope)
+            ):
                 await self.sagemaker_api(scope, receive, send)
                 return
             if await self.http.handle(scope, receive, send):

@@ -371,3 +371,12 @@ def test_s3_channels_and_output_through_the_artifact_store(
         assert uri == "s3://mlops-test/api/models/api-s3/output/model.tar.gz" and store.exists(uri)
     finally:
         assert h.stop() == 0
+
+
+def test_only_a_post_with_a_sagemaker_target_reaches_the_api(router: Hosting) -> None:
+    for method, target in (("GET", "SageMaker.ListTrainingJobs"), ("POST", "AmazonS3.ListBuckets")):
+        connection = http.client.HTTPConnection("127.0.0.1", router.port, timeout=30)
+        connection.request(method, "/", body=b"{}", headers={"X-Amz-Target": target})
+        response = connection.getresponse()
+        assert (response.status, response.getheader("content-type")) == (404, "text/plain"), (method, target)
+        connection.close()
