@@ -16,7 +16,7 @@ from typing import Any
 from mlops.api.errors import CONTENT_TYPE, ApiError, validation
 from mlops.api.operations import OperationTable
 from mlops.api.service_model import answer, validate_input
-from mlops.api.sigv4 import verify
+from mlops.api.sigv4 import header_map, verify
 from mlops.core.errors import ValidationError
 from mlops.hosting.credentials import ControlCredentials
 from mlops.serving.api import Receive, RequestAborted, Scope, Send, read_body, respond
@@ -52,9 +52,9 @@ class SageMakerApi:
 
     async def _answer(self, scope: Scope, raw: bytes) -> bytes:
         verify(self.credentials, scope["method"], scope["path"], scope.get("query_string", b""), scope["headers"], raw)
-        headers = dict(scope["headers"])
-        target = headers.get(b"x-amz-target", b"").decode("latin-1")
-        content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        headers = header_map(scope["headers"])  # the values as signed
+        target = headers.get("x-amz-target", "")
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower().encode("latin-1")
         if content_type != CONTENT_TYPE:
             raise ApiError("UnsupportedMediaTypeException", f"send Content-Type {CONTENT_TYPE.decode()}", 415)
         name = target.removeprefix(TARGET_PREFIX)

@@ -35,7 +35,8 @@ def _forbidden(code: str, message: str) -> ApiError:
     return ApiError(code, message, 403)
 
 
-def _header_map(headers: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+def header_map(headers: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Lower-case names; a header sent twice is one value joined with commas (what gets signed)."""
     out: dict[str, str] = {}
     for key, value in headers:
         name = key.decode("latin-1").lower()
@@ -72,7 +73,7 @@ def verify(
     now: datetime | None = None,
 ) -> str:
     """The signing region when the request is signed with the home's key pair; else an ApiError (403)."""
-    headers = _header_map(raw_headers)
+    headers = header_map(raw_headers)
     authorization = headers.get("authorization")
     if not authorization:
         raise _forbidden("MissingAuthenticationTokenException", "Missing Authentication Token")
