@@ -380,3 +380,11 @@ def test_only_a_post_with_a_sagemaker_target_reaches_the_api(router: Hosting) ->
         response = connection.getresponse()
         assert (response.status, response.getheader("content-type")) == (404, "text/plain"), (method, target)
         connection.close()
+
+
+def test_boto3_reads_the_homes_credentials_file(router: Hosting, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(ControlCredentials.for_home(router.home).path))
+    sm = boto3.session.Session().client("sagemaker", endpoint_url=router.url, region_name=REGION)
+    assert "TrainingJobSummaries" in sm.list_training_jobs(MaxResults=1)
