@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +33,7 @@ class InstanceType:
         return int(self.MemoryGiB * 1024)
 
 
-def _family(family: str, sizes: dict[str, tuple[int, float] | tuple[int, float, int]]) -> list[InstanceType]:
+def _family(family: str, sizes: Mapping[str, tuple[int, float] | tuple[int, float, int]]) -> list[InstanceType]:
     return [InstanceType(f"ml.{family}.{size}", *spec) for size, spec in sizes.items()]
 
 
