@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     tracking: bool = Field(
         default=True, description="`mlops train` records each finished job as an MLflow run (--no-track: not)"
     )
+    region: str = Field(
+        default="us-east-1",
+        pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$",
+        description="the AWS region the SageMaker API answers as (`mlops credentials` exports it)",
+    )
     router_host: str = Field(default="127.0.0.1", description="where the endpoint router listens (loopback)")
     router_port: int = Field(default=8085, description="the endpoint router's port")
     router_allowed_hosts: str = Field(

@@ -46,6 +46,7 @@ class TuningJobTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from mlops.core.home import Home
+        from mlops.services.tuning import describe_tuning_job
         from mlops.tuning.job_store import TuningJobStore
 
         await asyncio.sleep(self.first_check_delay)
@@ -53,7 +54,7 @@ class TuningJobTrigger(BaseTrigger):
         seen = None
         while True:
             try:
-                job = await asyncio.to_thread(store.load, self.name)
+                job = await asyncio.to_thread(describe_tuning_job, store, self.name)
             except MlopsError as e:
                 yield _event({"name": self.name, "status": "Error", "reason": str(e)})
                 return

@@ -15,6 +15,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 
+from mlops.cli.credentials import add_credentials_parser
 from mlops.cli.data import add_data_parser
 from mlops.cli.demo import add_demo_parser
 from mlops.cli.failures import failure_line
@@ -76,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_parser(sub)
     add_registry_parser(sub)
     add_monitoring_parsers(sub)
+    add_credentials_parser(sub)
     _add_debug_everywhere(parser)
     return parser
 

@@ -170,14 +170,14 @@ def _print_result(job: TuningJob) -> int:
 
 
 def cmd_tuning_jobs(args: argparse.Namespace, settings: Settings) -> int:
-    from mlops.services.tuning import stop_tuning_job
+    from mlops.services.tuning import describe_tuning_job, stop_tuning_job
     from mlops.tuning.job_store import TuningJobStore
 
     store = TuningJobStore(settings.paths.tuning_jobs)
     if args.action in ("describe", "stop") and not args.name:
         raise ValidationError("NAME", f"name the tuning job to {args.action}")
     if args.action == "describe":
-        print(json.dumps(store.load(args.name).model_dump(mode="json"), indent=2))
+        print(json.dumps(describe_tuning_job(store, args.name).model_dump(mode="json"), indent=2))
         return 0
     if args.action == "stop":
         stop_tuning_job(store, args.name)
@@ -187,7 +187,7 @@ def cmd_tuning_jobs(args: argparse.Namespace, settings: Settings) -> int:
     if not names:
         print("no tuning jobs yet; start one with `mlops tune --help`")
         return 0
-    print_table(TUNING_COLUMNS, [tuning_row(store.load(name)) for name in names])
+    print_table(TUNING_COLUMNS, [tuning_row(describe_tuning_job(store, name)) for name in names])
     return 0
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import difflib
 import math
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from mlops.core.datasets import ProblemType
 from mlops.core.errors import ValidationError
@@ -22,6 +23,10 @@ from mlops.core.tuning import ObjectiveType as ObjectiveType  # its home before 
 
 # Fields carry SageMaker's names, which are also the names of their types; the `<Name>T` aliases
 # after a class let an annotation name the type where a field of the same name shadows it.
+
+
+# An ECR repository name (lower-case components joined by `.`, `_`, `-`, separated by `/`).
+ECR_REPOSITORY_PATTERN = r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$"
 
 
 class _Spec(BaseModel):
@@ -172,6 +177,11 @@ class AlgorithmSpec(_Spec):
     # Ours: the problem types the algorithm trains for, and the training pipeline's default search.
     SupportedProblemTypes: tuple[ProblemTypeSpecification, ...] = ()
     DefaultTuning: DefaultTuningT | None = None
+    # Ours: the repositories of SageMaker's built-in images this algorithm stands for (sagemaker-xgboost):
+    # a TrainingImage in one of them, in SageMaker's registry of its region, runs this algorithm.
+    SageMakerImageRepositories: tuple[
+        Annotated[str, StringConstraints(max_length=256, pattern=ECR_REPOSITORY_PATTERN)], ...
+    ] = ()
     # Where the algorithm's folder lives (set by the catalog when loading, never in the file).
     Folder: str | None = Field(default=None, exclude=True)
 

@@ -140,8 +140,34 @@ def start_tuning_job(store: TuningJobStore, request: TuningJobRequest, environme
     return job
 
 
-def stop_tuning_job(store: TuningJobStore, name: str) -> TuningJob:
+RUNNER_DIED = "InternalServerError: the tuning job's runner process died; see runner.log in its folder"
+
+
+def describe_tuning_job(store: TuningJobStore, name: str) -> TuningJob:
+    """The tuning job's record; one still InProgress or Stopping whose runner is gone (killed, out of memory)
+    is recorded Failed with the reason, as a training job whose supervisor died is. Training jobs it had
+    started run on to their own end."""
     job = store.load(name)
+    if job.HyperParameterTuningJobStatus.terminal or RUNNER.alive(store.folder(name)) is not False:
+        return job
+    job = store.load(name)  # it may have ended between the two reads
+    if job.HyperParameterTuningJobStatus.terminal:
+        return job
+    now = utcnow()
+    return store.save(
+        job.model_copy(
+            update={
+                "HyperParameterTuningJobStatus": HyperParameterTuningJobStatus.Failed,
+                "FailureReason": RUNNER_DIED,
+                "HyperParameterTuningEndTime": now,
+                "LastModifiedTime": now,
+            }
+        )
+    )
+
+
+def stop_tuning_job(store: TuningJobStore, name: str) -> TuningJob:
+    job = describe_tuning_job(store, name)
     if job.HyperParameterTuningJobStatus.terminal:
         raise ConflictError(f"tuning job {name!r} is already {job.HyperParameterTuningJobStatus.value}")
     RUNNER.stop(store.folder(name))
@@ -152,7 +178,7 @@ def wait_tuning_job(
     store: TuningJobStore, name: str, on_change: Callable[[TuningJob], None] | None = None, poll_seconds: float = 0.5
 ) -> TuningJob:
     return wait_until_terminal(
-        lambda: store.load(name),
+        lambda: describe_tuning_job(store, name),
         lambda job: job.HyperParameterTuningJobStatus.terminal,
         lambda job: job.LastModifiedTime,
         on_change,

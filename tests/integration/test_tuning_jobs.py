@@ -190,3 +190,37 @@ def test_bad_input_refused_up_front(curve_settings: Settings, ranges: str, objec
                              curve_settings.artifacts)
     assert needle in str(info.value)
     assert not (curve_settings.home / "tuning-jobs").exists()
+
+
+def test_a_tuning_job_whose_runner_died_ends_failed_with_the_reason(curve_settings: Settings) -> None:
+    import json
+    import os
+    import signal
+    import threading
+    import time
+
+    from mlops.services.tuning import RUNNER_DIED
+
+    catalog = AlgorithmCatalog(curve_settings.algorithms_dir)
+    request = build_tuning_request(catalog, TuningInput(
+        name="orphan", algorithm="curve", channels={}, config=_config(jobs=20, parallel=1),
+        static_hyperparameters={"steps": "50", "pace": "0.2"}), curve_settings.artifacts)  # fmt: skip
+    store = TuningJobStore(curve_settings.paths.tuning_jobs)
+    start_tuning_job(store, request, settings_environment(curve_settings))
+    pid = json.loads((store.folder("orphan") / "runner.json").read_text())["pid"]
+    time.sleep(1.0)
+    os.kill(pid, signal.SIGKILL)  # the runner dies without a word (OOM killer, kill -9)
+    ended: list[TuningJob] = []
+    waiter = threading.Thread(target=lambda: ended.append(wait_tuning_job(store, "orphan", poll_seconds=0.1)))
+    waiter.start()
+    waiter.join(timeout=30)
+    assert ended, "waiting on a tuning job whose runner died never returned"
+    (job,) = ended
+    assert job.HyperParameterTuningJobStatus is HyperParameterTuningJobStatus.Failed
+    assert job.FailureReason == RUNNER_DIED and job.HyperParameterTuningEndTime is not None
+    assert store.load("orphan").HyperParameterTuningJobStatus is HyperParameterTuningJobStatus.Failed  # recorded
+    runtime = LocalProcessRuntime(curve_settings.jobs_dir, catalog)
+    for training_job in runtime.list_training_jobs():  # what it had started runs on to its own end: end it here
+        if not training_job.TrainingJobStatus.terminal:
+            runtime.stop_training_job(training_job.TrainingJobName)
+            runtime.wait(training_job.TrainingJobName)
