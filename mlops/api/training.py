@@ -3,7 +3,11 @@ through the training use case (services/training.py), so a job created here is v
 ``mlops train`` validates it and is the same record `mlops jobs` shows.
 
 The algorithm is ``AlgorithmSpecification.AlgorithmName`` (a folder of the catalog) or a
-``TrainingImage`` that names one as a local image (``mlops/xgboost:latest``); any other image is refused.
+``TrainingImage``: a local image (``mlops/xgboost:latest``) or the ECR URI of a SageMaker built-in that an
+algorithm.json declares (what ``sagemaker.image_uris.retrieve("xgboost", region, "1.7-1")`` returns;
+algorithms/image_uris.py); any other image is refused. ``ResourceConfig.InstanceType`` is ``local`` or an
+``ml.*`` type, which runs with that type's CPUs and memory as limits, no more than this machine has
+(runtime/instance_types.py).
 Channels are ``S3DataSource.S3Uri`` locations: local paths, file:// or s3:// URIs (read through the
 artifact store). ``RoleArn`` is required by SageMaker's model and accepted; there is no IAM here.
 """
@@ -20,11 +24,12 @@ from typing import Any
 from botocore.utils import parse_to_aware_datetime
 
 from mlops.algorithms.catalog import AlgorithmCatalog
+from mlops.algorithms.image_uris import resolve_training_image
 from mlops.api.errors import ApiError, not_found, validation
 from mlops.api.operations import Operation, table
 from mlops.core.errors import ConflictError, NotFoundError, ValidationError
 from mlops.core.training import ResourceConfig, TrainingInputMode, TrainingJob, TrainingJobStatus, training_job_arn
-from mlops.runtime.docker_engine import IMAGE_PREFIX
+from mlops.runtime.instance_types import resource_config as instance_resources
 from mlops.runtime.interface import TrainingRuntime
 from mlops.services.training import TrainingInput, start_training
 
@@ -86,15 +91,10 @@ class TrainingOperations:
         image = str(spec.get("TrainingImage") or "")
         if not image:
             raise validation("AlgorithmSpecification: name a TrainingImage or an AlgorithmName")
-        repository = image.split("@", 1)[0].rsplit(":", 1)[0] if "/" in image else image.split(":", 1)[0]
-        algorithm = repository.removeprefix(IMAGE_PREFIX)
-        if repository.startswith(IMAGE_PREFIX) and algorithm in names:
-            return algorithm
-        raise validation(
-            f"AlgorithmSpecification.TrainingImage {image!r} is not the local image of an algorithm of this "
-            f"catalog ({IMAGE_PREFIX}NAME[:TAG] with NAME one of {', '.join(sorted(names))}); this API runs "
-            "algorithm folders, not other images"
-        )
+        try:  # a local image (mlops/xgboost:latest) or a SageMaker built-in's ECR URI an algorithm declares
+            return resolve_training_image(image, self.catalog)
+        except ValidationError as e:
+            raise validation(f"AlgorithmSpecification.{e}") from None
 
     def training_input(self, params: dict[str, Any]) -> tuple[TrainingInput, str]:
         _only(params, CREATE_MEMBERS, "")
@@ -122,13 +122,16 @@ class TrainingOperations:
             raise validation(f"InputDataConfig: every channel has one ContentType here (got {sorted(content_types)})")
         resources = params.get("ResourceConfig", {})
         instance_type = resources.get("InstanceType", LOCAL_INSTANCE_TYPE)
-        if instance_type != LOCAL_INSTANCE_TYPE:
-            raise validation(
-                f"ResourceConfig.InstanceType {instance_type!r}: this local SageMaker API runs on instance type "
-                f"{LOCAL_INSTANCE_TYPE!r} only"
-            )
         if resources.get("InstanceCount", 1) != 1:
             raise validation("ResourceConfig.InstanceCount: the local runtime runs one instance")
+        volume = resources.get("VolumeSizeInGB", 1)
+        if instance_type == LOCAL_INSTANCE_TYPE:
+            resource_config = ResourceConfig(VolumeSizeInGB=volume)
+        else:  # ml.*: the type's CPUs and memory, no more than this machine has, as limits
+            try:
+                resource_config = instance_resources(instance_type, volume_size_in_gb=volume)
+            except ValidationError as e:
+                raise validation(f"ResourceConfig.{e}") from None
         inp = TrainingInput(
             algorithm=algorithm,
             channels=channels,
@@ -136,7 +139,7 @@ class TrainingOperations:
             content_type=next(iter(content_types), "text/csv"),
             input_mode=mode,
             job_name=params["TrainingJobName"],
-            resources=ResourceConfig(VolumeSizeInGB=resources.get("VolumeSizeInGB", 1)),
+            resources=resource_config,
             max_runtime_seconds=params.get("StoppingCondition", {}).get("MaxRuntimeInSeconds", 86400),
             environment=dict(params.get("Environment", {})),
             network_isolation=bool(params.get("EnableNetworkIsolation", True)),

@@ -178,6 +178,23 @@ def test_train_wait_describe_list_with_unchanged_boto3(sm, churn: DemoFiles, tmp
     assert "status Completed" in e.value.response["Error"]["Message"]
 
 
+def test_a_notebook_written_for_sagemaker_trains_unchanged(sm, churn: DemoFiles, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The image URI the SageMaker SDK gives for its built-in xgboost and an ml.* instance type, as in a
+    notebook written for SageMaker: the job runs the local xgboost with the type's limits."""
+    from sagemaker.core import image_uris
+
+    request = create_request("api-notebook", churn, str(tmp_path / "out"))
+    request["AlgorithmSpecification"]["TrainingImage"] = image_uris.retrieve("xgboost", REGION, "1.7-1")
+    request["ResourceConfig"] = {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5}
+    sm.create_training_job(**request)
+    sm.get_waiter("training_job_completed_or_stopped").wait(TrainingJobName="api-notebook", WaiterConfig=FAST_WAIT)
+    job = sm.describe_training_job(TrainingJobName="api-notebook")
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    assert job["ResourceConfig"]["InstanceType"] == "ml.m5.large"
+    assert job["ModelArtifacts"]["S3ModelArtifacts"].endswith("model.tar.gz")
+    assert not fits(sm, "DescribeTrainingJob", job)
+
+
 def test_stop_a_long_job(sm, churn: DemoFiles, tmp_path) -> None:  # type: ignore[no-untyped-def]
     sm.create_training_job(**create_request("api-long", churn, str(tmp_path / "out"), num_round="100000"))
     deadline = time.monotonic() + 60

@@ -15,6 +15,7 @@ from mlops.api.errors import ApiError
 from mlops.api.service_model import answer, validate_input
 from mlops.api.training import TrainingOperations
 from mlops.core.training import TrainingInputMode
+from mlops.runtime.instance_types import this_machine
 from mlops.runtime.local_process import LocalProcessRuntime
 from mlops.settings import Settings
 
@@ -66,17 +67,29 @@ def test_the_wire_request_becomes_the_use_cases_input(ops: TrainingOperations) -
     assert digest.algorithm == "xgboost"
 
 
-def test_what_the_local_runtime_cannot_honour_is_refused_by_name(ops: TrainingOperations) -> None:
+def test_sagemaker_built_in_image_uris_and_ml_instance_types_map_to_local_ones(ops: TrainingOperations) -> None:
     ecr = {"TrainingImage": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"}
+    ml = {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 3}
+    inp, _ = ops.training_input(request(AlgorithmSpecification=ecr, ResourceConfig=ml))
+    assert inp.algorithm == "xgboost"
+    machine = this_machine()
+    assert inp.resources.InstanceType == "ml.m5.xlarge" and inp.resources.VolumeSizeInGB == 3
+    assert inp.resources.Cpus == min(4, machine.Cpus) and inp.resources.MemoryMiB == min(16 * 1024, machine.MemoryMiB)
+
+
+def test_what_the_local_runtime_cannot_honour_is_refused_by_name(ops: TrainingOperations) -> None:
+    ecr = {"TrainingImage": "683313688378.dkr.ecr.us-east-1.amazonaws.com/xgb:1.7-1"}  # no algorithm declares it
     assert "AlgorithmSpecification.TrainingImage" in refusal(ops, request(AlgorithmSpecification=ecr))
+    stranger = {"TrainingImage": "111122223333.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"}
+    assert "AlgorithmSpecification.TrainingImage" in refusal(ops, request(AlgorithmSpecification=stranger))
     other = {"TrainingImage": "mlops/no-such-algorithm:latest"}
     assert "AlgorithmSpecification.TrainingImage" in refusal(ops, request(AlgorithmSpecification=other))
     assert "AlgorithmSpecification.AlgorithmName" in refusal(
         ops, request(AlgorithmSpecification={"AlgorithmName": "nope"})
     )
     assert "AlgorithmSpecification" in refusal(ops, request(AlgorithmSpecification={}))
-    ml = {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 1}
-    assert "ResourceConfig.InstanceType" in refusal(ops, request(ResourceConfig=ml))
+    unknown = {"InstanceType": "ml.m5.huge", "InstanceCount": 1, "VolumeSizeInGB": 1}
+    assert "ResourceConfig.InstanceType" in refusal(ops, request(ResourceConfig=unknown))
     two = {"InstanceType": "local", "InstanceCount": 2, "VolumeSizeInGB": 1}
     assert "ResourceConfig.InstanceCount" in refusal(ops, request(ResourceConfig=two))
     assert refusal(ops, request(Tags=[{"Key": "a", "Value": "b"}])).startswith("Tags ")
