@@ -155,3 +155,23 @@ def describe(name: str, machine: Machine | None = None) -> str:
         else (f"{cpus} CPU{'s' if cpus != 1 else ''} and {_gib(memory / 1024)}")
     )
     return f"{t.Name} ({t.VCpus} vCPU, {_gib(t.MemoryGiB)}{gpus}) runs locally with {given}"
+
+
+PREPARING = "Preparing the instances for training"
+
+
+def preparing_message(resources: ResourceConfig, runtime: str) -> str:
+    """The Starting transition's StatusMessage, saying where an ``ml.*`` type runs here and with what:
+    ``Preparing the instances for training: ml.m5.large (2 vCPU, 8 GiB) runs on the docker runtime of
+    this machine with 2 CPUs and 8 GiB as limits``."""
+    if resources.InstanceType not in INSTANCE_TYPES:
+        return PREPARING
+    t = INSTANCE_TYPES[resources.InstanceType]
+    cpus = resources.Cpus if resources.Cpus is not None else t.VCpus
+    memory = resources.MemoryMiB if resources.MemoryMiB is not None else t.memory_mib
+    gpus = f", {t.Gpus} GPU{'s' if t.Gpus > 1 else ''}" if t.Gpus else ""
+    no_gpu = ", no GPU" if t.Gpus else ""
+    return (
+        f"{PREPARING}: {t.Name} ({t.VCpus} vCPU, {_gib(t.MemoryGiB)}{gpus}) runs on the {runtime} runtime of "
+        f"this machine with {cpus:g} CPU{'s' if cpus != 1 else ''} and {_gib(memory / 1024)}{no_gpu} as limits"
+    )

@@ -21,6 +21,7 @@ from mlops.core.training import (
     training_job_arn,
 )
 from mlops.jobs.detached import wait_until_terminal
+from mlops.runtime.instance_types import preparing_message
 from mlops.runtime.job_store import JobStore
 from mlops.runtime.launch import LaunchTarget, TrainingLaunch
 from mlops.runtime.supervisor import LAUNCH_FILE, SUPERVISOR, spawn_supervisor
@@ -67,7 +68,9 @@ class SupervisedRuntime(ABC):
             FeatureEncoding=request.FeatureEncoding,
             SecondaryStatusTransitions=(
                 SecondaryStatusTransition(
-                    Status=SecondaryStatus.Starting, StartTime=now, StatusMessage="Preparing the instances for training"
+                    Status=SecondaryStatus.Starting,
+                    StartTime=now,
+                    StatusMessage=preparing_message(request.ResourceConfig, self.name),
                 ),
             ),
             CreationTime=now,

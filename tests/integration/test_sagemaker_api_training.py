@@ -99,6 +99,9 @@ def test_a_notebook_written_for_sagemaker_trains_unchanged(sm, churn: DemoFiles,
     assert job["ResourceConfig"]["InstanceType"] == "ml.m5.large"
     assert job["ModelArtifacts"]["S3ModelArtifacts"].endswith("model.tar.gz")
     assert not fits(sm, "DescribeTrainingJob", job)
+    starting = job["SecondaryStatusTransitions"][0]
+    assert starting["Status"] == "Starting"
+    assert "ml.m5.large (2 vCPU, 8 GiB) runs on the local runtime of this machine with" in starting["StatusMessage"]
 
 
 def test_stop_a_long_job(sm, churn: DemoFiles, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -8,12 +8,14 @@ from pathlib import Path
 import pytest
 
 from mlops.core.errors import ValidationError
+from mlops.core.training import ResourceConfig
 from mlops.runtime.instance_types import (
     INSTANCE_TYPES,
     Machine,
     describe,
     instance_type,
     local_limits,
+    preparing_message,
     resource_config,
     this_machine,
 )
@@ -97,3 +99,15 @@ def test_hostile_or_other_names_are_refused_briefly(name: str) -> None:
     with pytest.raises(ValidationError) as e:
         instance_type(name)
     assert e.value.field == "InstanceType" and len(str(e.value)) < 400
+
+
+def test_the_starting_message_says_where_an_instance_type_runs_and_with_what() -> None:
+    small = Machine(Cpus=2, MemoryMiB=4096)
+    text = preparing_message(resource_config("ml.m5.xlarge", machine=small), "docker")
+    assert text == (
+        "Preparing the instances for training: ml.m5.xlarge (4 vCPU, 16 GiB) runs on the docker runtime of "
+        "this machine with 2 CPUs and 4 GiB as limits"
+    )
+    gpu = preparing_message(resource_config("ml.p3.2xlarge", machine=small), "local")
+    assert gpu.endswith("with 2 CPUs and 4 GiB, no GPU as limits") and "1 GPU" in gpu
+    assert preparing_message(ResourceConfig(), "local") == "Preparing the instances for training"
