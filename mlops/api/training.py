@@ -80,63 +80,35 @@ class TrainingOperations:
 
     # --- the wire request -> our records ---------------------------------------------------------------
 
-    def algorithm(self, spec: dict[str, Any]) -> str:
-        _only(spec, ALGORITHM_MEMBERS, "AlgorithmSpecification.")
+    def algorithm(self, spec: dict[str, Any], where: str = "AlgorithmSpecification") -> str:
+        """The catalog algorithm an ``AlgorithmSpecification`` names (``where`` is its place in the request)."""
+        _only(spec, ALGORITHM_MEMBERS, f"{where}.")
         names = self.catalog.names()
         if spec.get("AlgorithmName"):
             name = str(spec["AlgorithmName"])
             if name not in names:
-                raise validation(f"AlgorithmSpecification.AlgorithmName {name!r} is not an algorithm of this catalog")
+                raise validation(f"{where}.AlgorithmName {name!r} is not an algorithm of this catalog")
             return name
         image = str(spec.get("TrainingImage") or "")
         if not image:
-            raise validation("AlgorithmSpecification: name a TrainingImage or an AlgorithmName")
+            raise validation(f"{where}: name a TrainingImage or an AlgorithmName")
         try:  # a local image (mlops/xgboost:latest) or a SageMaker built-in's ECR URI an algorithm declares
             return resolve_training_image(image, self.catalog)
         except ValidationError as e:
-            raise validation(f"AlgorithmSpecification.{e}") from None
+            raise validation(f"{where}.{e}") from None
 
     def training_input(self, params: dict[str, Any]) -> tuple[TrainingInput, str]:
         _only(params, CREATE_MEMBERS, "")
         spec = params.get("AlgorithmSpecification") or {}
         algorithm = self.algorithm(spec)
         mode = TrainingInputMode(spec.get("TrainingInputMode", "File"))
-        channels: dict[str, str] = {}
-        content_types = set()
-        for i, channel in enumerate(params.get("InputDataConfig", [])):
-            where = f"InputDataConfig[{i}]."
-            _only(channel, CHANNEL_MEMBERS, where)
-            source = channel["DataSource"]
-            if set(source) != {"S3DataSource"}:
-                raise validation(f"{where}DataSource: only S3DataSource is supported by this local SageMaker API")
-            s3 = source["S3DataSource"]
-            if s3.get("S3DataType", "S3Prefix") != "S3Prefix":
-                raise validation(f"{where}DataSource.S3DataSource.S3DataType: only S3Prefix is supported")
-            if channel.get("CompressionType", "None") != "None":
-                raise validation(f"{where}CompressionType: only None is supported")
-            if channel.get("InputMode", mode.value) != mode.value:
-                raise validation(f"{where}InputMode: every channel uses AlgorithmSpecification.TrainingInputMode")
-            channels[channel["ChannelName"]] = s3["S3Uri"]
-            content_types.add(channel.get("ContentType", "text/csv"))
-        if len(content_types) > 1:
-            raise validation(f"InputDataConfig: every channel has one ContentType here (got {sorted(content_types)})")
-        resources = params.get("ResourceConfig", {})
-        instance_type = resources.get("InstanceType", LOCAL_INSTANCE_TYPE)
-        if resources.get("InstanceCount", 1) != 1:
-            raise validation("ResourceConfig.InstanceCount: the local runtime runs one instance")
-        volume = resources.get("VolumeSizeInGB", 1)
-        if instance_type == LOCAL_INSTANCE_TYPE:
-            resource_config = ResourceConfig(VolumeSizeInGB=volume)
-        else:  # ml.*: the type's CPUs and memory, no more than this machine has, as limits
-            try:
-                resource_config = instance_resources(instance_type, volume_size_in_gb=volume)
-            except ValidationError as e:
-                raise validation(f"ResourceConfig.{e}") from None
+        channels, content_type = wire_channels(params.get("InputDataConfig", []), mode)
+        resource_config = wire_resources(params.get("ResourceConfig", {}))
         inp = TrainingInput(
             algorithm=algorithm,
             channels=channels,
             hyperparameters=dict(params.get("HyperParameters", {})),
-            content_type=next(iter(content_types), "text/csv"),
+            content_type=content_type,
             input_mode=mode,
             job_name=params["TrainingJobName"],
             resources=resource_config,
@@ -201,6 +173,47 @@ class TrainingOperations:
         if start + size < len(jobs):
             out["NextToken"] = _token(start + size)
         return out
+
+
+def wire_channels(
+    config: list[dict[str, Any]], mode: TrainingInputMode, where: str = "InputDataConfig"
+) -> tuple[dict[str, str], str]:
+    """``InputDataConfig`` as channel name -> ``S3Uri`` and the one ContentType of its channels."""
+    channels: dict[str, str] = {}
+    content_types = set()
+    for i, channel in enumerate(config):
+        at = f"{where}[{i}]."
+        _only(channel, CHANNEL_MEMBERS, at)
+        source = channel["DataSource"]
+        if set(source) != {"S3DataSource"}:
+            raise validation(f"{at}DataSource: only S3DataSource is supported by this local SageMaker API")
+        s3 = source["S3DataSource"]
+        if s3.get("S3DataType", "S3Prefix") != "S3Prefix":
+            raise validation(f"{at}DataSource.S3DataSource.S3DataType: only S3Prefix is supported")
+        if channel.get("CompressionType", "None") != "None":
+            raise validation(f"{at}CompressionType: only None is supported")
+        if channel.get("InputMode", mode.value) != mode.value:
+            raise validation(f"{at}InputMode: every channel uses AlgorithmSpecification.TrainingInputMode")
+        channels[channel["ChannelName"]] = s3["S3Uri"]
+        content_types.add(channel.get("ContentType", "text/csv"))
+    if len(content_types) > 1:
+        raise validation(f"{where}: every channel has one ContentType here (got {sorted(content_types)})")
+    return channels, next(iter(content_types), "text/csv")
+
+
+def wire_resources(resources: dict[str, Any], where: str = "ResourceConfig") -> ResourceConfig:
+    """``ResourceConfig``: ``local`` or an ``ml.*`` type (its CPUs and memory, no more than this machine has,
+    as limits), one instance."""
+    instance_type = resources.get("InstanceType", LOCAL_INSTANCE_TYPE)
+    if resources.get("InstanceCount", 1) != 1:
+        raise validation(f"{where}.InstanceCount: the local runtime runs one instance")
+    volume = resources.get("VolumeSizeInGB", 1)
+    if instance_type == LOCAL_INSTANCE_TYPE:
+        return ResourceConfig(VolumeSizeInGB=volume)
+    try:
+        return instance_resources(instance_type, volume_size_in_gb=volume)
+    except ValidationError as e:
+        raise validation(f"{where}.{e}") from None
 
 
 def _matches(job: TrainingJob, params: dict[str, Any]) -> bool:

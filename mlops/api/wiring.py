@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from mlops.api.app import SageMakerApi
 from mlops.api.training import TrainingOperations
+from mlops.api.tuning import TuningOperations
 from mlops.hosting.credentials import ControlCredentials
 from mlops.services.catalog import algorithm_catalog
 from mlops.services.runtimes import training_runtime
@@ -13,4 +14,5 @@ from mlops.settings import Settings
 
 def sagemaker_api(settings: Settings) -> SageMakerApi:
     operations = TrainingOperations(training_runtime(settings, "local"), algorithm_catalog(settings))
-    return SageMakerApi(ControlCredentials.for_home(settings.home), operations.operations())
+    tuning = TuningOperations.from_settings(settings, operations).operations()
+    return SageMakerApi(ControlCredentials.for_home(settings.home), operations.operations() | tuning)

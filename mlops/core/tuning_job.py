@@ -36,6 +36,7 @@ class HyperParameterTrainingJobDefinition(_Record):
     ResourceConfig: tr.ResourceConfig = Field(default_factory=tr.ResourceConfig)
     StoppingCondition: tr.StoppingCondition = Field(default_factory=tr.StoppingCondition)
     Environment: DeclaredEnvironment = Field(default_factory=dict)
+    RoleArn: str | None = None  # SageMaker's API requires it; there is no IAM here, it is echoed back
 
 
 _Definition = HyperParameterTrainingJobDefinition

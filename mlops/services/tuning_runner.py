@@ -38,6 +38,7 @@ from mlops.tuning.plot import convergence_plot
 from mlops.tuning.strategy import Observation, SearchStrategy, StoppingRule, Suggestion
 
 POLL_SECONDS = 0.3
+_STOPPING = HyperParameterTuningJobStatus.Stopping
 
 
 @dataclass
@@ -218,6 +219,9 @@ class TuningRunner:
         }
         self.job = self.store.save(self.job.model_copy(update=update))
 
+    def _running_status(self) -> HyperParameterTuningJobStatus:
+        return _STOPPING if self.stop_requested.is_set() else HyperParameterTuningJobStatus.InProgress
+
     def run(self) -> TuningJob:
         limits = self.config.ResourceLimits
         deadline = time.monotonic() + limits.MaxRuntimeInSeconds if limits.MaxRuntimeInSeconds else None
@@ -226,12 +230,14 @@ class TuningRunner:
             if free:
                 for suggestion in self.strategy.suggest(free):
                     self._launch(suggestion)
-                self._save(HyperParameterTuningJobStatus.InProgress)
+                self._save(self._running_status())
             ending = (
                 self.stop_requested.is_set()
                 or self._target_reached()
                 or (deadline is not None and time.monotonic() > deadline)
             )
+            if self.stop_requested.is_set() and self.job.HyperParameterTuningJobStatus is not _STOPPING:
+                self._save(_STOPPING)  # at once: StopHyperParameterTuningJob answers when the job is Stopping
             changed = False
             for sid, run in list(self.running.items()):
                 if ending and not run.stopped_early:
@@ -246,7 +252,7 @@ class TuningRunner:
                     self._finish(run, job)
                     changed = True
             if changed:
-                self._save(HyperParameterTuningJobStatus.InProgress)
+                self._save(self._running_status())
             if not self.running and not self._may_launch(deadline):
                 break
             time.sleep(POLL_SECONDS)
