@@ -7,6 +7,9 @@ the field. Every answer is checked against botocore's output shape."""
 from __future__ import annotations
 
 import copy
+import json
+import os
+import signal
 import time
 from typing import Any
 
@@ -14,7 +17,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from mlops.data.churn_sample import DemoFiles
-from tests.integration.sagemaker_api_support import client, fits
+from tests.integration.sagemaker_api_support import FAST_WAIT, client, fits
 from tests.integration.test_hosting_support import Hosting
 
 pytestmark = pytest.mark.integration
@@ -143,6 +146,11 @@ def test_stop_a_running_tuning_job_and_list_with_pagination(sm, churn: DemoFiles
         assert time.monotonic() < deadline, "the tuning job started no training job"
         time.sleep(0.5)
     running = sm.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName="api-tune-stop")
+    child_name = running["TrainingJobSummaries"][0]["TrainingJobName"]
+    # stop once the job trains (as test_stop_a_long_job does): a supervisor signalled while it starts up dies
+    while sm.describe_training_job(TrainingJobName=child_name)["SecondaryStatus"] != "Training":
+        assert time.monotonic() < deadline, "the training job never started training"
+        time.sleep(0.5)
     assert fits(sm, "ListTrainingJobsForHyperParameterTuningJob", running) == []
     assert running["TrainingJobSummaries"][0]["ObjectiveStatus"] == "Pending"
     asked = time.monotonic()
@@ -239,3 +247,38 @@ def test_hostile_tuning_requests_are_refused_naming_the_field(sm, sagemaker_rout
     with pytest.raises(ClientError) as e:
         sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="api-tune-bad")
     assert e.value.response["Error"]["Code"] == "ResourceNotFound"  # nothing was recorded
+
+
+def test_a_tuning_job_whose_runner_died_is_failed_with_the_reason(sm, sagemaker_router, churn, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    request = tuning_request("api-tune-dead", churn, str(tmp_path / "out"), jobs=2, parallel=1)
+    request["TrainingJobDefinition"]["StaticHyperParameters"]["num_round"] = "100000"
+    sm.create_hyper_parameter_tuning_job(**request)
+    deadline = time.monotonic() + 60
+    while not (
+        children := sm.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName="api-tune-dead")[
+            "TrainingJobSummaries"
+        ]
+    ):
+        assert time.monotonic() < deadline, "the tuning job started no training job"
+        time.sleep(0.5)
+    folder = sagemaker_router.home / "tuning-jobs" / "api-tune-dead"
+    pid = json.loads((folder / "runner.json").read_text())["pid"]
+    os.kill(pid, signal.SIGKILL)  # the runner this test's tuning job started
+    deadline = time.monotonic() + 30
+    while (job := sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="api-tune-dead"))[
+        "HyperParameterTuningJobStatus"
+    ] == "InProgress":
+        assert time.monotonic() < deadline, "a dead runner's tuning job stayed InProgress"
+        time.sleep(0.5)
+    assert job["HyperParameterTuningJobStatus"] == "Failed"
+    assert "runner process died" in job["FailureReason"]
+    assert fits(sm, "DescribeHyperParameterTuningJob", job) == []
+    for child in children:  # its training job runs on to its own end: stop it through the training API
+        deadline = time.monotonic() + 60
+        while sm.describe_training_job(TrainingJobName=child["TrainingJobName"])["SecondaryStatus"] != "Training":
+            assert time.monotonic() < deadline, "the training job never started training"
+            time.sleep(0.5)
+        sm.stop_training_job(TrainingJobName=child["TrainingJobName"])
+        sm.get_waiter("training_job_completed_or_stopped").wait(
+            TrainingJobName=child["TrainingJobName"], WaiterConfig=FAST_WAIT
+        )
