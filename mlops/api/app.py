@@ -1,7 +1,8 @@
 """The SageMaker API's ASGI app: AWS JSON 1.1 (``POST /``, ``X-Amz-Target: SageMaker.<Operation>``,
 ``Content-Type: application/x-amz-json-1.1``), every request SigV4-signed with the home's key pair
 (sigv4.py), validated against botocore's model of the operation (service_model.py), then handed to the
-operation's row of the table (operations.py) in a worker thread; its answer is projected onto the
+operation's row of the table (operations.py), in a worker thread or, for an async row, in the event
+loop; its answer is projected onto the
 operation's output shape. Errors are SageMaker's ``{"__type", "message"}`` with 400, or 403 for
 authentication; an operation SageMaker has but this table lacks is an ``UnknownOperationException``."""
 
@@ -67,7 +68,10 @@ class SageMakerApi:
             raise ApiError("SerializationException", f"the body is not JSON: {e}") from None
         validate_input(name, params)
         try:
-            result = await asyncio.to_thread(operation.handler, params)
+            if operation.in_loop:
+                result = await operation.handler(params)  # type: ignore[misc]
+            else:
+                result = await asyncio.to_thread(operation.handler, params)
         except (ValidationError, ValueError) as e:  # a record refused a value botocore's model lets through
             raise validation(str(e)) from None
         return json.dumps(answer(name, result), default=_json_default).encode()

@@ -40,6 +40,9 @@ from mlops.serving.capture_writer import DEFAULT_MAX_QUEUE_BYTES, CaptureWriter
 from mlops.serving.metrics import PrometheusText, labels
 from mlops.serving.router import DEFAULT_MODEL_TIMEOUT, MAX_PAYLOAD_BYTES, EndpointRouter
 
+SageMakerApiFactory = Callable[[Controller, HostingStore], AsgiApp]
+"""Builds the SageMaker-API app (mlops/api/) on the control process's controller and hosting store."""
+
 
 @dataclass(frozen=True)
 class ControlOptions:
@@ -97,9 +100,11 @@ def run_control_process(
     runtime: ModelServerRuntime,
     options: ControlOptions,
     log: Callable[[str], None] = print,
-    sagemaker_api: AsgiApp | None = None,
+    sagemaker_api: SageMakerApiFactory | None = None,
 ) -> int:
-    """Serve until stopped; ``sagemaker_api`` (mlops/api/) answers SageMaker's own API on the same port."""
+    """Serve until stopped; ``sagemaker_api`` (mlops/api/) builds, from this process's Controller and
+    HostingStore, the app that answers SageMaker's own API on the same port (its async operations run in
+    this process's event loop, on the controller)."""
     import uvicorn
 
     os.umask(PRIVATE_UMASK)  # captured data, model servers' folders and logs are the owner's alone
@@ -163,7 +168,7 @@ def run_control_process(
                 credentials,
                 guard,
                 started,
-                sagemaker_api=sagemaker_api,
+                sagemaker_api=sagemaker_api(controller, store) if sagemaker_api is not None else None,
             ),
             loop=loop,
             http=LimitedHttpToolsProtocol.with_limits(options.limits),

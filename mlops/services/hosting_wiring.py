@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 from mlops.core.hosting import (
     DataCaptureConfig,
     Endpoint,
 )
-from mlops.hosting.app import AsgiApp
 from mlops.hosting.credentials import ControlCredentials
 from mlops.hosting.store import HostingStore
 from mlops.services import control_client, hosting
@@ -21,6 +20,9 @@ from mlops.services.catalog import algorithm_catalog
 from mlops.services.hosting import Hosting
 from mlops.settings import Settings
 from mlops.store.interface import open_store
+
+if TYPE_CHECKING:
+    from mlops.hosting.process import SageMakerApiFactory
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -109,8 +111,9 @@ def run_router(
     health_interval: float = 1.0,
     ping_timeout: float = 2.0,
     log: Callable[[str], None] = print,
-    sagemaker_api: AsgiApp | None = None,
+    sagemaker_api: SageMakerApiFactory | None = None,
 ) -> int:
+    """``sagemaker_api`` builds SageMaker's API on the control process's controller and store."""
     from mlops.hosting.http_limits import HttpLimits
     from mlops.hosting.process import ControlOptions, run_control_process
     from mlops.services.runtimes import server_runtime
